@@ -1,0 +1,80 @@
+"""The FastAPI application: wires settings, storage and the routers."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from catalog import __version__
+from catalog.db.session import make_engine, session_factory
+from catalog.settings import Settings, load_settings
+from catalog.triples import TripleStore
+
+log = logging.getLogger(__name__)
+
+
+def open_storage(settings: Settings, migrate: bool | None = None):
+    """Open the database (migrating the embedded default) and the triple store.
+
+    Parameters
+    ----------
+    migrate : bool, optional
+        Apply pending migrations; by default only on SQLite, the embedded
+        default. A PostgreSQL schema is upgraded with ``cardiofair db upgrade``.
+    """
+    from catalog.db import migrate as migrations
+
+    settings.ensure_home()
+    engine = make_engine(settings.database_url)
+    if migrate if migrate is not None else settings.is_sqlite:
+        migrations.upgrade(engine)
+    elif migrations.current_revision(engine) != migrations.head_revision():
+        raise_schema_out_of_date(engine)
+    triples = TripleStore(
+        None if settings.sparql_url else settings.triples_dir, settings.sparql_url
+    )
+    return engine, triples
+
+
+def raise_schema_out_of_date(engine) -> None:
+    from catalog.db.migrate import current_revision, head_revision
+    from catalog.db.session import DatabaseError
+
+    raise DatabaseError(
+        f"CARDIOFAIR_DATABASE_URL: the database schema is at revision "
+        f"{current_revision(engine)!r}, expected {head_revision()!r}; "
+        "run 'cardiofair db upgrade'"
+    )
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool | None = None):
+    """Build the application; storage is opened here, before serving."""
+    settings = settings or load_settings()
+    engine, triples = open_storage(settings, migrate)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        triples.close()
+        engine.dispose()
+
+    app = FastAPI(
+        title="cardiofair",
+        version=__version__,
+        summary="FAIR catalog of synthetic cardiac research data",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    app.state.triples = triples
+    _include_routers(app)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from catalog.routes import health
+
+    app.include_router(health.router)

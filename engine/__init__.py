@@ -1,0 +1,1 @@
+"""The cardiofair engine: virtual patients, cohorts, simulation runs, formats."""

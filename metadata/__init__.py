@@ -1,0 +1,1 @@
+"""The metadata model and its serialisations; no I/O and no web."""
