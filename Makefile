@@ -47,7 +47,7 @@ pytest: install
 test: lint ctest pytest
 
 run: install
-	$(VENV)/bin/cardiofair demo --if-missing
+	$(VENV)/bin/cardiofair db upgrade
 	$(VENV)/bin/cardiofair serve --port $(PORT)
 
 bench: install

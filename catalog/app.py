@@ -15,14 +15,15 @@ from catalog.triples import TripleStore
 log = logging.getLogger(__name__)
 
 
-def open_storage(settings: Settings, migrate: bool | None = None):
-    """Open the database (migrating the embedded default) and the triple store.
+def open_database(settings: Settings, migrate: bool | None = None):
+    """Open the database, migrating the embedded default.
 
     Parameters
     ----------
     migrate : bool, optional
         Apply pending migrations; by default only on SQLite, the embedded
-        default. A PostgreSQL schema is upgraded with ``cardiofair db upgrade``.
+        default. A PostgreSQL schema is upgraded with ``cardiofair db upgrade``
+        and the service refuses to start on an out-of-date schema.
     """
     from catalog.db import migrate as migrations
 
@@ -32,6 +33,12 @@ def open_storage(settings: Settings, migrate: bool | None = None):
         migrations.upgrade(engine)
     elif migrations.current_revision(engine) != migrations.head_revision():
         raise_schema_out_of_date(engine)
+    return engine
+
+
+def open_storage(settings: Settings, migrate: bool | None = None):
+    """Open the database and the triple store."""
+    engine = open_database(settings, migrate)
     triples = TripleStore(
         None if settings.sparql_url else settings.triples_dir, settings.sparql_url
     )

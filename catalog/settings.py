@@ -153,7 +153,10 @@ def _redact(url: str) -> str:
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
-_PREFIX_RE = re.compile(r"^10\.\d{4,9}(/[A-Za-z0-9._;()\-]+)*$|^[a-z][a-z0-9+.\-]*:\S+$")
+_PREFIX_RE = re.compile(
+    r"^10\.\d{4,9}(/[A-Za-z0-9._;()\-]+)*$"  # a DOI prefix, optionally with a path
+    r"|^[a-z][a-z0-9+.\-]*:\S+$"  # or any URI scheme prefix (ark:, urn:, https:)
+)
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:

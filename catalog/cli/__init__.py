@@ -18,7 +18,7 @@ from catalog import __version__
 log = logging.getLogger("cardiofair")
 
 # Modules under catalog.cli, in the order --help lists them.
-COMMANDS = ["serve", "db", "user"]
+COMMANDS = ["serve", "db", "org", "user"]
 
 
 class CliError(Exception):
@@ -58,12 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def configure_logging(verbose: int, quiet: int) -> None:
-    level = logging.INFO - 10 * verbose + 10 * quiet
+    """Our packages log at INFO by default, libraries at WARNING; each ``-v``
+    lowers both by one level and each ``-q`` raises them."""
+    shift = 10 * (quiet - verbose)
+    ours = max(logging.DEBUG, min(logging.INFO + shift, logging.CRITICAL))
+    libraries = max(logging.DEBUG, min(logging.WARNING + shift, logging.CRITICAL))
     logging.basicConfig(
-        level=max(logging.DEBUG, min(level, logging.CRITICAL)),
+        level=libraries,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    for name in ("cardiofair", "catalog", "engine", "metadata"):
+        logging.getLogger(name).setLevel(ours)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,10 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+def _created():
+    return mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
 
@@ -62,7 +66,7 @@ class Organization(Base):
     email: Mapped[str | None] = mapped_column(String(300))
     ror: Mapped[str | None] = mapped_column(String(100))
     gate_thresholds: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = _created()
 
     users: Mapped[list[User]] = relationship(back_populates="organization")
     datasets: Mapped[list[Dataset]] = relationship(back_populates="organization")
@@ -78,7 +82,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20), default=Role.MAINTAINER.value)
     organization_id: Mapped[str] = mapped_column(ForeignKey("organization.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = _created()
 
     organization: Mapped[Organization] = relationship(back_populates="users")
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
@@ -95,7 +99,7 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     lookup: Mapped[str] = mapped_column(String(16), unique=True)
     token_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = _created()
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -118,7 +122,7 @@ class Dataset(Base):
     access_rights: Mapped[str] = mapped_column(String(20), default="public")
     license_id: Mapped[str] = mapped_column(String(100), default="CC-BY-4.0")
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = _created()
     modified_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
@@ -144,7 +148,7 @@ class Release(Base):
     version_notes: Mapped[str] = mapped_column(Text, default="")
     content_digest: Mapped[str | None] = mapped_column(String(64))
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = _created()
     modified_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
@@ -195,7 +199,7 @@ class GateReport(Base):
     content_digest: Mapped[str] = mapped_column(String(64))
     passed: Mapped[bool] = mapped_column(Boolean)
     report: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = _created()
 
     release: Mapped[Release] = relationship(back_populates="gate_reports")
 
@@ -206,7 +210,7 @@ class AuditEvent(Base):
     __tablename__ = "audit_event"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = _created()
     actor: Mapped[str] = mapped_column(String(300))
     action: Mapped[str] = mapped_column(String(50))
     target_type: Mapped[str] = mapped_column(String(30))

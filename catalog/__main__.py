@@ -1,0 +1,3 @@
+from catalog.cli import run
+
+run()

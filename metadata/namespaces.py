@@ -1,0 +1,86 @@
+"""RDF namespaces of every vocabulary the metadata package writes.
+
+rdflib ships some of them (DCAT, DCTERMS, PROV, ODRL2, FOAF, SKOS, CSVW, ...);
+the rest are declared here once so that no module spells out an IRI by hand.
+"""
+
+from __future__ import annotations
+
+from rdflib import Graph, Namespace
+from rdflib.namespace import (
+    CSVW,
+    DCAT,
+    DCTERMS,
+    FOAF,
+    ODRL2,
+    OWL,
+    PROV,
+    RDF,
+    RDFS,
+    SDO,
+    SKOS,
+    XSD,
+)
+
+ADMS = Namespace("http://www.w3.org/ns/adms#")
+CV = Namespace("http://data.europa.eu/m8g/")
+DCATAP = Namespace("http://data.europa.eu/r5r/")
+DPV = Namespace("https://w3id.org/dpv#")
+DPV_PD = Namespace("https://w3id.org/dpv/pd#")
+DQV = Namespace("http://www.w3.org/ns/dqv#")
+ELI = Namespace("http://data.europa.eu/eli/ontology#")
+GDPR = Namespace("https://w3id.org/dpv/legal/eu/gdpr#")
+HEALTHDCATAP = Namespace("http://healthdataportal.eu/ns/health#")
+OBO = Namespace("http://purl.obolibrary.org/obo/")
+SPDX = Namespace("http://spdx.org/rdf/terms#")
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+
+# Authority tables of the EU Publications Office.
+EU_ACCESS_RIGHT = Namespace("http://publications.europa.eu/resource/authority/access-right/")
+EU_DATA_THEME = Namespace("http://publications.europa.eu/resource/authority/data-theme/")
+EU_DATASET_STATUS = Namespace(
+    "http://publications.europa.eu/resource/authority/dataset-status/"
+)
+EU_DATASET_TYPE = Namespace(
+    "http://publications.europa.eu/resource/authority/dataset-type/"
+)
+EU_FILE_TYPE = Namespace("http://publications.europa.eu/resource/authority/file-type/")
+EU_LANGUAGE = Namespace("http://publications.europa.eu/resource/authority/language/")
+IANA_MEDIA = Namespace("https://www.iana.org/assignments/media-types/")
+SPDX_LICENCES = Namespace("http://spdx.org/licenses/")
+ORCID = Namespace("https://orcid.org/")
+ROR = Namespace("https://ror.org/")
+
+PREFIXES: dict[str, Namespace] = {
+    "adms": ADMS,
+    "csvw": CSVW,
+    "cv": CV,
+    "dcat": DCAT,
+    "dcatap": DCATAP,
+    "dct": DCTERMS,
+    "dpv": DPV,
+    "dpv-pd": DPV_PD,
+    "dqv": DQV,
+    "eli": ELI,
+    "eu-gdpr": GDPR,
+    "foaf": FOAF,
+    "healthdcatap": HEALTHDCATAP,
+    "obo": OBO,
+    "odrl": ODRL2,
+    "owl": OWL,
+    "prov": PROV,
+    "rdf": RDF,
+    "rdfs": RDFS,
+    "schema": SDO,
+    "skos": SKOS,
+    "spdx": SPDX,
+    "vcard": VCARD,
+    "xsd": XSD,
+}
+
+
+def bind_prefixes(graph: Graph) -> Graph:
+    """Bind the package's prefixes on ``graph`` and return it."""
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace, override=True, replace=True)
+    return graph
