@@ -1,27 +1,25 @@
 """RDF namespaces of every vocabulary the metadata package writes.
 
-rdflib ships some of them (DCAT, DCTERMS, PROV, ODRL2, FOAF, SKOS, CSVW, ...);
-the rest are declared here once so that no module spells out an IRI by hand.
+rdflib ships some of them, but its DCAT is DCAT 2 and warns on DCAT 3 terms
+(``dcat:inSeries``, ``dcat:hasVersion``, ...), so every vocabulary except RDF,
+RDFS, OWL and XSD is declared here as a plain namespace, once, so that no
+module spells out an IRI by hand.
 """
 
 from __future__ import annotations
 
 from rdflib import Graph, Namespace
-from rdflib.namespace import (
-    CSVW,
-    DCAT,
-    DCTERMS,
-    FOAF,
-    ODRL2,
-    OWL,
-    PROV,
-    RDF,
-    RDFS,
-    SDO,
-    SKOS,
-    XSD,
-)
+from rdflib.namespace import OWL, RDF, RDFS, XSD
 
+CSVW = Namespace("http://www.w3.org/ns/csvw#")
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
+DCTERMS = Namespace("http://purl.org/dc/terms/")
+DCMITYPE = Namespace("http://purl.org/dc/dcmitype/")
+FOAF = Namespace("http://xmlns.com/foaf/0.1/")
+ODRL2 = Namespace("http://www.w3.org/ns/odrl/2/")
+PROV = Namespace("http://www.w3.org/ns/prov#")
+SDO = Namespace("https://schema.org/")
+SKOS = Namespace("http://www.w3.org/2004/02/skos/core#")
 ADMS = Namespace("http://www.w3.org/ns/adms#")
 CV = Namespace("http://data.europa.eu/m8g/")
 DCATAP = Namespace("http://data.europa.eu/r5r/")
@@ -36,20 +34,22 @@ SPDX = Namespace("http://spdx.org/rdf/terms#")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 
 # Authority tables of the EU Publications Office.
-EU_ACCESS_RIGHT = Namespace("http://publications.europa.eu/resource/authority/access-right/")
-EU_DATA_THEME = Namespace("http://publications.europa.eu/resource/authority/data-theme/")
+EU_ACCESS_RIGHT = Namespace(
+    "http://publications.europa.eu/resource/authority/access-right/"
+)
+EU_DATA_THEME = Namespace(
+    "http://publications.europa.eu/resource/authority/data-theme/"
+)
 EU_DATASET_STATUS = Namespace(
     "http://publications.europa.eu/resource/authority/dataset-status/"
 )
 EU_DATASET_TYPE = Namespace(
     "http://publications.europa.eu/resource/authority/dataset-type/"
 )
-EU_FILE_TYPE = Namespace("http://publications.europa.eu/resource/authority/file-type/")
 EU_LANGUAGE = Namespace("http://publications.europa.eu/resource/authority/language/")
 IANA_MEDIA = Namespace("https://www.iana.org/assignments/media-types/")
 SPDX_LICENCES = Namespace("http://spdx.org/licenses/")
-ORCID = Namespace("https://orcid.org/")
-ROR = Namespace("https://ror.org/")
+RELATORS = Namespace("http://id.loc.gov/vocabulary/relators/")
 
 PREFIXES: dict[str, Namespace] = {
     "adms": ADMS,
