@@ -18,7 +18,7 @@ from catalog import __version__
 log = logging.getLogger("cardiofair")
 
 # Modules under catalog.cli, in the order --help lists them.
-COMMANDS = ["serve", "db", "org", "user"]
+COMMANDS = ["serve", "db", "org", "user", "ingest"]
 
 
 class CliError(Exception):
