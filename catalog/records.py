@@ -14,7 +14,8 @@ What a release's frozen ``metadata`` may hold (every key optional; the
 dataset's own columns fill what is missing): ``title``, ``description``,
 ``keywords``, ``themes``, ``licence`` (an SPDX id), ``access_rights``,
 ``creators`` (a list of ``{"name", "orcid", "affiliation"}``) and
-``n_records`` (how many records the release holds).
+``n_records`` (how many records the release holds); and ``dataset``, the
+snapshot of the dataset's fields that publication freezes.
 """
 
 from __future__ import annotations
@@ -246,6 +247,26 @@ def _file_record(file, release_link: str) -> FileRecord:
     )
 
 
+def _frozen_fields(frozen: dict[str, Any], dataset: Dataset) -> dict[str, Any]:
+    """Descriptive fields as frozen at publication: the release's own keys
+    first, then the dataset snapshot taken at publication, then the dataset's
+    current columns."""
+    snapshot = frozen.get("dataset") or {}
+    live = {
+        "title": dataset.title,
+        "description": dataset.description or "",
+        "keywords": dataset.keywords or (),
+        "themes": dataset.themes or (),
+        "licence": dataset.license_id,
+        "access_rights": dataset.access_rights,
+    }
+    fields = {}
+    for key, current in live.items():
+        old_key = "license_id" if key == "licence" else key
+        fields[key] = frozen.get(key) or snapshot.get(old_key) or current
+    return fields
+
+
 def release_record(
     release: Release,
     dataset: Dataset,
@@ -264,7 +285,8 @@ def release_record(
             f"release {release.id}: state {release.state!r} is not public; "
             f"expected one of {', '.join(VISIBLE_STATES)}"
         )
-    frozen = release.metadata_ or {}
+    raw = release.metadata_ or {}
+    frozen = _frozen_fields(raw, dataset)
     link = release_uri(settings, dataset.slug, release.version)
     published_at = utc(release.published_at) or utc(release.created_at)
     return ReleaseRecord(
@@ -276,16 +298,16 @@ def release_record(
         identifier=release.identifier
         or version_identifier(settings, dataset.slug, release.version),
         uri=link,
-        title=frozen.get("title") or dataset.title,
-        description=frozen.get("description") or dataset.description or "",
-        keywords=tuple(frozen.get("keywords") or dataset.keywords or ()),
-        themes=tuple(frozen.get("themes") or dataset.themes or ()),
-        licence_id=frozen.get("licence") or dataset.license_id,
-        access_rights=frozen.get("access_rights") or dataset.access_rights,
-        creators=_creators(frozen.get("creators")),
+        title=frozen["title"],
+        description=frozen["description"],
+        keywords=tuple(frozen["keywords"]),
+        themes=tuple(frozen["themes"]),
+        licence_id=frozen["licence"],
+        access_rights=frozen["access_rights"],
+        creators=_creators(raw.get("creators")),
         files=tuple(_file_record(f, link) for f in release.files),
         version_notes=release.version_notes or "",
-        n_records=frozen.get("n_records"),
+        n_records=raw.get("n_records"),
         published_at=published_at,
         modified_at=utc(release.modified_at),
         withdrawn_at=utc(release.withdrawn_at),

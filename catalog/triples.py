@@ -4,7 +4,10 @@ store over HTTP when ``CARDIOFAIR_SPARQL_URL`` is set."""
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pyoxigraph
@@ -14,6 +17,17 @@ log = logging.getLogger(__name__)
 
 class TripleStoreError(RuntimeError):
     """The triple store cannot be opened or reached."""
+
+
+def _as_nquads(graph_iri: str, ntriples: bytes) -> bytes:
+    """Put N-Triples lines into the named graph ``graph_iri`` as N-Quads."""
+    suffix = f" <{graph_iri}> .".encode()
+    lines = []
+    for line in ntriples.splitlines():
+        line = line.rstrip()
+        if line and not line.startswith(b"#"):
+            lines.append(line[:-1].rstrip() + suffix)
+    return b"\n".join(lines) + b"\n"
 
 
 class TripleStore:
@@ -63,6 +77,118 @@ class TripleStore:
             log.warning("SPARQL store %s unreachable: %s", self.sparql_url, exc)
             return False
         return response.status_code == 200
+
+    @property
+    def generation_file(self) -> Path | None:
+        """A file whose content changes after every write (for query workers)."""
+        if self.path is None:
+            return None
+        return self.path.with_name(self.path.name + ".generation")
+
+    def generation(self) -> str:
+        """The current write generation of the on-disk store ("" if none yet)."""
+        marker = self.generation_file
+        try:
+            return marker.read_text() if marker is not None else ""
+        except FileNotFoundError:
+            return ""
+
+    def _changed(self) -> None:
+        if self.store is not None:
+            self.store.flush()
+        marker = self.generation_file
+        if marker is not None:
+            marker.write_text(uuid.uuid4().hex)
+
+    def replace_graph(self, graph_iri: str, ntriples: bytes) -> None:
+        """Replace the named graph ``graph_iri`` with these N-Triples.
+
+        Raises
+        ------
+        TripleStoreError
+            If the remote store refuses the write or cannot be reached.
+        """
+        if self.store is None:
+            self._remote("PUT", graph_iri, ntriples, "application/n-triples")
+            return
+        graph = pyoxigraph.NamedNode(graph_iri)
+        if self.store.contains_named_graph(graph):
+            self.store.remove_graph(graph)
+        self.store.load(ntriples, format=pyoxigraph.RdfFormat.N_TRIPLES, to_graph=graph)
+        self._changed()
+
+    def drop_graph(self, graph_iri: str) -> None:
+        """Remove the named graph ``graph_iri`` if it exists."""
+        if self.store is None:
+            self._remote("DELETE", graph_iri, None, None, missing_ok=True)
+            return
+        graph = pyoxigraph.NamedNode(graph_iri)
+        if self.store.contains_named_graph(graph):
+            self.store.remove_graph(graph)
+        self._changed()
+
+    def replace_all(self, graphs: Iterable[tuple[str, bytes]], batch: int = 500) -> int:
+        """Empty the store and load every ``(graph_iri, ntriples)``; return the
+        number of graphs loaded."""
+        count = 0
+        if self.store is not None:
+            self.store.clear()
+        else:
+            self._update("CLEAR ALL")
+        quads: list[bytes] = []
+        for graph_iri, ntriples in graphs:
+            quads.append(_as_nquads(graph_iri, ntriples))
+            count += 1
+            if len(quads) >= batch:
+                self._load_nquads(b"".join(quads))
+                quads = []
+        if quads:
+            self._load_nquads(b"".join(quads))
+        self._changed()
+        return count
+
+    def _load_nquads(self, data: bytes) -> None:
+        if self.store is not None:
+            self.store.bulk_load(data, format=pyoxigraph.RdfFormat.N_QUADS)
+            return
+        self._http("POST", f"{self.sparql_url}/store", data, "application/n-quads")
+
+    def _update(self, update: str) -> None:
+        self._http(
+            "POST",
+            f"{self.sparql_url}/update",
+            update.encode(),
+            "application/sparql-update",
+        )
+
+    def _remote(
+        self,
+        method: str,
+        graph_iri: str,
+        body: bytes | None,
+        media_type: str | None,
+        missing_ok: bool = False,
+    ) -> None:
+        url = f"{self.sparql_url}/store?graph={quote(graph_iri, safe='')}"
+        self._http(method, url, body, media_type, missing_ok)
+
+    def _http(self, method, url, body, media_type, missing_ok=False) -> None:
+        headers = {"Content-Type": media_type} if media_type else {}
+        try:
+            response = httpx.request(
+                method, url, content=body, headers=headers, timeout=60.0
+            )
+        except httpx.HTTPError as exc:
+            raise TripleStoreError(
+                f"CARDIOFAIR_SPARQL_URL={self.sparql_url}: {method} failed ({exc})"
+            ) from None
+        if response.status_code == 404 and missing_ok:
+            return
+        if response.status_code >= 300:
+            raise TripleStoreError(
+                f"CARDIOFAIR_SPARQL_URL={self.sparql_url}: {method} {url} answered "
+                f"{response.status_code}: {response.text[:200]}"
+            )
 
     def close(self) -> None:
         if self.store is not None:

@@ -18,7 +18,7 @@ from catalog import __version__
 log = logging.getLogger("cardiofair")
 
 # Modules under catalog.cli, in the order --help lists them.
-COMMANDS = ["serve", "db", "org", "user", "ingest"]
+COMMANDS = ["serve", "db", "org", "user", "ingest", "reindex"]
 
 
 class CliError(Exception):
