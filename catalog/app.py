@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from catalog import __version__
+from catalog import __version__, search
 from catalog.db.session import make_engine, session_factory
 from catalog.settings import Settings, load_settings
 from catalog.triples import TripleStore
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
+        search.unfollow(app.state.search_hook)
         triples.close()
         engine.dispose()
 
@@ -77,11 +78,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.triples = triples
+    app.state.search_hook = search.follow_releases(
+        app.state.sessions, settings.base_url
+    )
     _include_routers(app)
     return app
 
 
 def _include_routers(app: FastAPI) -> None:
-    from catalog.routes import health
+    from catalog.routes import ckan, health
 
     app.include_router(health.router)
+    app.include_router(ckan.router)

@@ -220,3 +220,57 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     __table_args__ = (Index("ix_audit_target", "target_type", "target_id"),)
+
+
+class SearchDoc(Base):
+    """The search index's copy of one findable dataset, derived and rebuildable.
+
+    ``package`` holds the dataset's complete CKAN package dict and ``card`` the
+    few fields a result list shows, so that one page of results is one query.
+    The full-text part lives beside it: an FTS5 table ``search_fts`` on SQLite,
+    a ``tsv`` column with a GIN index on PostgreSQL (see migration 0002).
+    """
+
+    __tablename__ = "search_doc"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dataset_id: Mapped[str] = mapped_column(
+        ForeignKey("dataset.id", ondelete="CASCADE"), unique=True
+    )
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(500))
+    organization: Mapped[str] = mapped_column(String(100))
+    metadata_created: Mapped[datetime] = mapped_column(DateTime)
+    metadata_modified: Mapped[datetime] = mapped_column(DateTime)
+    package: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    card: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    __table_args__ = (
+        Index("ix_search_doc_modified", "metadata_modified"),
+        Index("ix_search_doc_title", "title"),
+        Index("ix_search_doc_org", "organization"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class SearchFacet(Base):
+    """One facet value of one indexed dataset (a keyword, a licence ...)."""
+
+    __tablename__ = "search_facet"
+
+    facet: Mapped[str] = mapped_column(String(30), primary_key=True)
+    value: Mapped[str] = mapped_column(String(300), primary_key=True)
+    doc_id: Mapped[int] = mapped_column(
+        ForeignKey("search_doc.id", ondelete="CASCADE"), primary_key=True
+    )
+
+    __table_args__ = (Index("ix_search_facet_doc", "doc_id"),)
+
+
+class SearchState(Base):
+    """A counter bumped on every index change; cached facet counts key on it."""
+
+    __tablename__ = "search_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)
