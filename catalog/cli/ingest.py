@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
             name=args.name,
         )
     except (IngestError, InvalidManifest) as exc:
+        for problem in getattr(exc, "problems", []):
+            print(f"cardiofair ingest: {problem}", file=sys.stderr)
         raise CliError(str(exc)) from exc
     for problem in result.problems:
         print(f"cardiofair ingest: {problem}", file=sys.stderr)

@@ -314,7 +314,9 @@ def ingest(
     try:
         writer, problems = _read_all(path, temporary)
         if not writer.rows and not writer.n_objects:
-            raise EmptySource(path, _nothing_usable(problems))
+            error = EmptySource(path, _nothing_usable(problems))
+            error.problems = problems
+            raise error
         writer.finish(name, bases, purposes, problems)
         os.rename(temporary, out_dir)
     except BaseException:
