@@ -167,8 +167,12 @@ def _audited(
     action: str,
     target_type: str,
     target_id: str | None,
+    refusals_only: bool = False,
 ) -> Iterator[_Outcome]:
-    """Run one operation as one transaction that ends with its audit event."""
+    """Run one operation as one transaction that ends with its audit event.
+
+    With ``refusals_only`` (reads) only a refused attempt is logged.
+    """
     outcome = _Outcome(target_id)
     try:
         yield outcome
@@ -191,6 +195,9 @@ def _audited(
     except BaseException:
         session.rollback()
         raise
+    if refusals_only:
+        session.commit()
+        return
     detail = {**_actor_detail(actor), **outcome.detail}
     audit(
         session,
@@ -525,7 +532,9 @@ def create_dataset(
 
 def read_dataset(session: Session, actor: Principal, slug: str) -> Dataset:
     """A dataset of the actor's organisation (refusals are audited)."""
-    with _audited(session, actor, "dataset.read", "dataset", slug) as outcome:
+    with _audited(
+        session, actor, "dataset.read", "dataset", slug, refusals_only=True
+    ) as outcome:
         dataset = get_dataset(session, slug)
         outcome.target_id = dataset.id
         _check_owner(actor, dataset)
@@ -852,7 +861,9 @@ def _change_files(session, store, settings, release, uploads, remove) -> None:
 
 def read_release(session: Session, actor: Principal, ref: str) -> Release:
     """A release of the actor's organisation (refusals are audited)."""
-    with _audited(session, actor, "release.read", "release", ref) as outcome:
+    with _audited(
+        session, actor, "release.read", "release", ref, refusals_only=True
+    ) as outcome:
         release = _writable_release(session, actor, ref)
         outcome.target_id = release.id
     return _loaded(release)
