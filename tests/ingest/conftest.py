@@ -49,7 +49,9 @@ def ingested(real_source, tmp_path_factory):
 
 def twelve_lead_signals() -> list[tuple[np.ndarray, float]]:
     """Two real 12-lead ECGs (mV, 1000 Hz, 10 s): PTB's s0010_re and the DICOM."""
-    ptb = wfdb.rdrecord(str(PHYSIONET / "s0010_re"), sampto=10000, channels=list(range(12)))
+    ptb = wfdb.rdrecord(
+        str(PHYSIONET / "s0010_re"), sampto=10000, channels=list(range(12))
+    )
     ds = pydicom.dcmread(get_testdata_file("waveform_ecg.dcm"))
     return [(ptb.p_signal, 1000.0), (ds.waveform_array(0) / 1000.0, 1000.0)]
 
@@ -58,7 +60,14 @@ LEADS = ["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V
 
 PTBXL_ROWS = [
     # ecg_id, patient_id, age, sex, scp_codes, report
-    (1, 15709.0, "56.0", "1", "{'NORM': 100.0, 'SR': 0.0}", "sinusrhythmus normales ekg"),
+    (
+        1,
+        15709.0,
+        "56.0",
+        "1",
+        "{'NORM': 100.0, 'SR': 0.0}",
+        "sinusrhythmus normales ekg",
+    ),
     (2, 13243.0, "300.0", "0", "{'IMI': 80.0, 'ABQRS': 0.0}", "inferiorer infarkt alt"),
 ]
 

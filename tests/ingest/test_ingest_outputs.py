@@ -76,13 +76,13 @@ def _personal_values() -> set[str]:
                 values.update(_texts(elem.value))
             elif elem.keyword in _PERSONAL_KEYWORDS:
                 values.update(_texts(elem.value))
-    kept = _kept_public_values()
-    return {v for v in values if _searchable(v) and v not in kept}
+    return {v for v in values if _searchable(v)}
 
 
 def _kept_public_values() -> set[str]:
-    """Values of attributes the basic profile keeps (Manufacturer, ...): a
-    private element repeating one of them holds nothing personal."""
+    """Values of attributes the basic profile keeps (Manufacturer, ...); they
+    are cut out of the output before searching, as their text may contain a
+    removed value ('TOSHIBA_MEC' holds the institution name 'TOSHIBA')."""
     kept = set()
     for name in DICOM_FILES:
         for elem in pydicom.dcmread(get_testdata_file(name)).iterall():
@@ -119,11 +119,14 @@ def test_no_personal_value_of_the_input_survives_in_any_output_byte(ingested):
     values = _personal_values()
     assert {"Aldomet", "Diabetes mellitus", "29-Sep-90", "642341"} <= values
     assert "RITMO SINUSALE" in values and "CompressedSamples^CT1" in values
+    kept = [value.lower().encode() for value in _kept_public_values()]
     found = []
     for path in ingested.out_dir.rglob("*"):
         if not path.is_file():
             continue
         content = path.read_bytes().lower()
+        for value in kept:
+            content = content.replace(value, b"")
         for value in values:
             if value.lower().encode() in content:
                 found.append(f"{path.name}: {value!r}")
