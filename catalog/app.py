@@ -86,8 +86,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
 
 
 def _include_routers(app: FastAPI) -> None:
-    from catalog.routes import api_v1, ckan, health
+    from catalog.routes import api_v1, ckan, health, pages
 
     app.include_router(health.router)
     app.include_router(ckan.router)
     app.include_router(api_v1.router)
+    pages.install(app)
