@@ -19,6 +19,8 @@ RECORDS = ("100", "s0010_re", "test01_00s")
 DICOM_FILES = ("waveform_ecg.dcm", "CT_small.dcm", "MR_small.dcm")
 STATEMENTS = Path(__file__).parents[2] / "engine/ingest/data/scp_statements.csv"
 LEGAL = dict(legal_basis=["A6-1-e", "A9-2-j"], purpose=["ScientificResearch"])
+CLI_LEGAL = ["--legal-basis", "A6-1-e", "--legal-basis", "A9-2-j"]
+CLI_LEGAL += ["--purpose", "ScientificResearch"]
 
 
 def copy_record(name: str, folder: Path) -> Path:

@@ -13,7 +13,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from catalog.cli import main
 from engine.ingest.pipeline import ingest
-from tests.ingest.conftest import LEGAL, build_ptbxl, copy_record
+from tests.ingest.conftest import CLI_LEGAL, LEGAL, build_ptbxl, copy_record
 
 
 def _record(folder: Path) -> Path:
@@ -240,7 +240,7 @@ BROKEN = [
     (empty_folder, "empty folder"),
     (random_bytes_dcm, "not a DICOM file"),
     (empty_dcm, "not a DICOM file"),
-    (truncated_dicom, "DICOM"),
+    (truncated_dicom, "corrupt DICOM data"),
     (dicom_without_sop_class, "missing SOP Class"),
     (unsupported_sop_class, "unsupported SOP class"),
     (burned_in_annotation, "burned-in annotation"),
@@ -288,8 +288,7 @@ def test_corpus_in_one_batch_reports_every_file_and_leaves_nothing_partial(
         folder = batch / make.__name__
         folder.mkdir(parents=True)
         culprits.append(str(make(folder)))
-    args = ["ingest", str(batch), "-o", str(tmp_path / "out"), "--legal-basis",
-            "A6-1-e", "--legal-basis", "A9-2-j", "--purpose", "ScientificResearch"]  # fmt: skip
+    args = ["ingest", str(batch), "-o", str(tmp_path / "out"), *CLI_LEGAL]
     assert main(args) == 1
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == len(BROKEN) >= 20
@@ -304,8 +303,7 @@ def test_batch_of_only_broken_inputs_writes_nothing(tmp_path, capsys):
         folder = batch / make.__name__
         folder.mkdir(parents=True)
         make(folder)
-    args = ["ingest", str(batch), "-o", str(tmp_path / "out"), "--legal-basis",
-            "A6-1-e", "--legal-basis", "A9-2-j", "--purpose", "ScientificResearch"]  # fmt: skip
+    args = ["ingest", str(batch), "-o", str(tmp_path / "out"), *CLI_LEGAL]
     assert main(args) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 3 and "no usable input" in lines[-1]

@@ -15,7 +15,14 @@ from pydicom.data import get_testdata_file
 from catalog.cli import main
 from engine.ingest.features import COLUMNS
 from engine.ingest.pipeline import ingest
-from tests.ingest.conftest import DICOM_FILES, LEGAL, PHYSIONET, RECORDS, copy_record
+from tests.ingest.conftest import (
+    CLI_LEGAL,
+    DICOM_FILES,
+    LEGAL,
+    PHYSIONET,
+    RECORDS,
+    copy_record,
+)
 
 EXPECTED_FILES = {
     "features.parquet", "features.csv", "quality.json", "deid_log.json",
@@ -186,8 +193,7 @@ def test_output_folder_that_exists_is_refused_and_left_alone(tmp_path, real_sour
     out = tmp_path / "taken"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    code = main(["ingest", str(real_source), "-o", str(out), "--legal-basis",
-                 "A6-1-e", "--legal-basis", "A9-2-j", "--purpose", "ScientificResearch"])  # fmt: skip
+    code = main(["ingest", str(real_source), "-o", str(out), *CLI_LEGAL])
     assert code == 2
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
 
