@@ -326,7 +326,7 @@ def _check_correlation_rounding(spec: CohortSpec) -> None:
         spec.correlation = np.round(0.98 * spec.correlation + 0.02 * np.eye(5), 4)
 
 
-def write_split(split: Split, spec_path: Path) -> dict[str, dict[str, str]]:
+def write_split(split: Split, spec_path: Path) -> dict[str, dict]:
     """Write the train and control rows as Parquet next to the spec.
 
     Returns
@@ -344,7 +344,7 @@ def write_split(split: Split, spec_path: Path) -> dict[str, dict[str, str]]:
         out[side] = {
             "path": path.name,
             "sha256": sha256_file(path),
-            "rows": str(len(rows)),
+            "rows": len(rows),
         }
     return out
 
@@ -357,3 +357,128 @@ def feature_means(table: pd.DataFrame) -> dict[str, float]:
         else math.nan
         for f in FEATURE_UNITS
     }
+
+
+def check_fit(spec: CohortSpec, train: pd.DataFrame, simulate, n: int, threads: int):
+    """Simulate ``n`` patients of the fitted spec and compare with the source.
+
+    Returns
+    -------
+    dict
+        Per feature: the training mean, the simulated mean (ground-truth
+        fiducials), their difference in the feature's unit and, except for
+        the axis, relative to the training mean; per class: prevalence in
+        the training rows and in the simulated cohort.
+    """
+    from engine.cohort.measure import features as measure_features
+    from engine.cohort.sampling import sample_patients
+
+    cohort = sample_patients(spec, n, spec.seed + 1)
+    results = simulate(spec, cohort, threads)
+    measured = pd.DataFrame(
+        [measure_features(r) for r in results if not isinstance(r, Exception)]
+    )
+    source_means = feature_means(train)
+    report = {"patients": n, "features": {}, "classes": {}}
+    for feature, source_mean in source_means.items():
+        simulated = float(np.nanmean(measured[feature]))
+        entry = {
+            "source_mean": round(source_mean, 3),
+            "simulated_mean": round(simulated, 3),
+            "difference": round(simulated - source_mean, 3),
+        }
+        if feature != "axis_deg":
+            relative = (simulated - source_mean) / source_mean
+            entry["relative_difference"] = round(relative, 4)
+        report["features"][feature] = entry
+    shares = cohort["labels"].value_counts(normalize=True)
+    for code, p in spec.classes.items():
+        report["classes"][code] = {
+            "source": round(p, 4),
+            "simulated": round(float(shares.get(code, 0.0)), 4),
+        }
+    return report
+
+
+def fit_spec(
+    source: str | Path,
+    out: str | Path,
+    *,
+    seed: int = 1,
+    name: str | None = None,
+    calibration_per_class: int = 12,
+    check_patients: int = 200,
+    threads: int = 1,
+    engine_options: dict | None = None,
+    duration_s: float = 10.0,
+    simulate=None,
+) -> tuple[CohortSpec, dict]:
+    """Fit a spec to a source and write it, with its train and control splits.
+
+    Parameters
+    ----------
+    source : path
+        Source folder (or feature table file).
+    out : path
+        Spec file to write (TOML); ``<stem>.train.parquet`` and
+        ``<stem>.control.parquet`` are written beside it.
+    seed : int
+        Seeds the split, the calibration design and the spec.
+    name : str, optional
+        Cohort name; the source folder's name by default.
+    calibration_per_class : int
+        Calibration patients per class.
+    check_patients : int
+        Patients simulated to report how well the fit matches (0: none).
+    threads : int
+        Engine threads.
+    engine_options : dict, optional
+        Fixed engine parameters for every patient (e.g. ``grid_spacing_mm``).
+    duration_s : float
+        Length of each simulated ECG in seconds.
+    simulate : callable, optional
+        Replaces the engine (tests of the fitting machinery only).
+
+    Returns
+    -------
+    spec : CohortSpec
+    report : dict
+        The fit check (see :func:`check_fit`) and the split sizes.
+    """
+    from engine.cohort.calibration import calibrate
+    from engine.cohort.spec import dump
+
+    if simulate is None:
+        from engine.cohort.backend import simulate_rows as simulate
+    out = Path(out)
+    inputs = prepare(source, seed)
+    spec = fit_statistics(inputs.split.train, name or Path(source).stem, seed)
+    spec.source = str(Path(source).resolve())
+    spec.engine_options = dict(engine_options or {})
+    spec.duration_s = float(duration_s)
+    spec.mapping, _ = calibrate(spec, simulate, calibration_per_class, threads, seed)
+    report = {
+        "train_rows": len(inputs.split.train),
+        "control_rows": len(inputs.split.control),
+        "excluded_rows": inputs.excluded,
+        "dropped_rows": inputs.split.dropped,
+    }
+    if check_patients:
+        report["check"] = check_fit(
+            spec, inputs.split.train, simulate, check_patients, threads
+        )
+    splits = write_split(inputs.split, out)
+    spec.fit = {
+        "source_file": str(inputs.path.resolve()),
+        "source_sha256": sha256_file(inputs.path),
+        "train_rows": report["train_rows"],
+        "control_rows": report["control_rows"],
+        "excluded_rows": report["excluded_rows"],
+        "calibration_patients_per_class": calibration_per_class,
+        "splits": splits,
+    }
+    if "check" in report:
+        spec.fit["check"] = report["check"]
+    dump(spec, out)
+    log.info("wrote cohort spec %s", out)
+    return spec, report

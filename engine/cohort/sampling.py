@@ -47,6 +47,17 @@ def _ages(dist: dists.Distribution, u: np.ndarray, u_within: np.ndarray):
     return np.clip(years, 0, AGE_CAP_YEARS).astype(np.int64)
 
 
+def stratified_uniforms(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` uniforms with exactly one in each interval ``[i/n, (i+1)/n)``, in
+    random order.
+
+    Drawing categories through these keeps every category's count within one
+    of ``n * p``, so a cohort's class mix matches the spec's prevalences
+    instead of scattering around them by sampling noise.
+    """
+    return (rng.permutation(n) + rng.random(n)) / n
+
+
 def _normal_scores(spec: CohortSpec, rng: np.random.Generator, n: int):
     # Independent standard normals for every feature; the copula variables
     # are then mixed by the Cholesky factor of their correlation matrix.
@@ -142,8 +153,8 @@ def sample_patients(spec: CohortSpec, n: int, seed: int | None = None) -> pd.Dat
     if n < 1:
         raise ValueError(f"the number of patients must be at least 1, got {n}")
     rng = np.random.default_rng(spec.seed if seed is None else seed)
-    codes = dists.Categorical(spec.classes).ppf(rng.random(n))
-    sexes = spec.sex.ppf(rng.random(n))
+    codes = dists.Categorical(spec.classes).ppf(stratified_uniforms(rng, n))
+    sexes = spec.sex.ppf(stratified_uniforms(rng, n))
     ages = _ages(spec.age, rng.random(n), rng.random(n))
     targets = _targets(spec, codes, _normal_scores(spec, rng, n))
     engine_seeds = rng.integers(0, 2**31 - 1, size=n, dtype=np.int64)
