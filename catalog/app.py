@@ -86,9 +86,37 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
 
 
 def _include_routers(app: FastAPI) -> None:
-    from catalog.routes import api_v1, ckan, health, pages
+    from catalog.routes import api_v1, ckan, datasets, dcat, health, oai, pages, sparql
 
     app.include_router(health.router)
     app.include_router(ckan.router)
     app.include_router(api_v1.router)
+    _install_harvesting(app, datasets, dcat, oai, sparql)
     pages.install(app)
+
+
+def _install_harvesting(app: FastAPI, *modules) -> None:
+    """SPARQL, OAI-PMH, DCAT and content negotiation, and the triple-store sync.
+
+    The negotiating dataset routes come before the pages, which render their
+    HTML form.
+    """
+    from catalog import releases
+    from catalog.sparql_engine import make_runner
+    from catalog.triple_sync import release_hook
+
+    app.state.sparql = make_runner(app.state.triples)
+    releases.on_change.append(
+        release_hook(app.state.sessions, app.state.settings, app.state.triples)
+    )
+    for module in modules:
+        app.include_router(module.router)
+    serve = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        async with serve(app) as state:
+            yield state
+        app.state.sparql.close()
+
+    app.router.lifespan_context = lifespan

@@ -171,8 +171,9 @@ class ReleaseRecord:
 
     @property
     def datestamp(self) -> datetime:
-        """When this record last changed: its withdrawal or its publication."""
-        return self.withdrawn_at or self.published_at
+        """When this record last changed (its publication or withdrawal): the
+        row's ``modified_at``, which OAI-PMH pages by."""
+        return self.modified_at
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,10 @@ def release_hook(
     rewrites the graph of that release's dataset."""
 
     def on_release_change(release_id: str) -> None:
+        if store.store is None and not store.is_remote:
+            # The application that registered this hook has shut down.
+            on_change_list().remove(on_release_change)
+            return
         with sessions() as session:
             slug = session.scalar(
                 select(Dataset.slug)
@@ -99,3 +103,9 @@ def release_hook(
             sync_dataset(session, settings, store, slug)
 
     return on_release_change
+
+
+def on_change_list() -> list[Callable[[str], None]]:
+    from catalog import releases
+
+    return releases.on_change

@@ -175,7 +175,7 @@ def _release_rows(rng, dataset: dict, moment: datetime, withdraw: bool):
                     "n_records": dataset["extra"]["n_patients"],
                 },
                 "created_at": moment,
-                "modified_at": withdrawn_at or moment,
+                "modified_at": withdrawn_at or moment + timedelta(microseconds=654_321),
                 "published_at": moment + timedelta(microseconds=654_321),
                 "withdrawn_at": withdrawn_at,
                 "withdrawn_reason": reason,
