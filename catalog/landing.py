@@ -22,13 +22,13 @@ log = logging.getLogger(__name__)
 ORCID = "https://orcid.org/"
 DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 
-#: The RDF and citation forms of a dataset or release URI: (format, media type,
-#: label). The ``?format=`` values are those the content negotiation accepts.
+#: The RDF and metadata forms of a dataset or release URI: (``?format=`` key of
+#: :mod:`catalog.negotiation`, media type, label).
 ALTERNATES = (
     ("jsonld", "application/ld+json", "JSON-LD"),
-    ("ttl", "text/turtle", "Turtle"),
-    ("rdf", "application/rdf+xml", "RDF/XML"),
-    ("nt", "application/n-triples", "N-Triples"),
+    ("turtle", "text/turtle", "Turtle"),
+    ("rdfxml", "application/rdf+xml", "RDF/XML"),
+    ("ntriples", "application/n-triples", "N-Triples"),
 )
 CITATION_FORMATS = (
     ("datacite", "application/vnd.datacite.datacite+xml", "DataCite XML"),
@@ -71,16 +71,31 @@ class Citation:
 
 
 def citations(record: DatasetRecord, release: ReleaseRecord) -> list[Citation]:
-    """The release's citation as text, BibTeX, RIS and CSL-JSON."""
+    """The release's citation as text and in every format the URIs offer."""
+    from catalog import formats
+
     return [
         Citation("text", "Text", "text/plain", citation_text(record, release)),
-        Citation("bibtex", "BibTeX", "application/x-bibtex", bibtex(record, release)),
-        Citation("ris", "RIS", "application/x-research-info-systems", ris(release)),
         Citation(
-            "csl",
+            "bibtex", "BibTeX", "application/x-bibtex", formats.bibtex(record, release)
+        ),
+        Citation(
+            "ris",
+            "RIS",
+            "application/x-research-info-systems",
+            formats.ris(record, release).replace("\r\n", "\n"),
+        ),
+        Citation(
+            "csljson",
             "CSL-JSON",
             "application/vnd.citationstyles.csl+json",
-            json.dumps(csl_json(record, release), indent=2, ensure_ascii=False),
+            formats.csl_json(record, release),
+        ),
+        Citation(
+            "datacite",
+            "DataCite XML",
+            "application/vnd.datacite.datacite+xml",
+            formats.datacite_xml(record, release).decode("utf-8"),
         ),
     ]
 
@@ -91,71 +106,11 @@ def _names(release: ReleaseRecord) -> list[str]:
 
 def citation_text(record: DatasetRecord, release: ReleaseRecord) -> str:
     """Creators (year). Title (version N) [Data set]. Publisher. Link."""
-    names = _names(release)
-    authors = "; ".join(names[:20])
+    authors = "; ".join(_names(release)[:20])
     return (
         f"{authors} ({year(release)}). {release.title} (Version {release.version}) "
         f"[Data set]. {release.publisher.name}. {resolvable(release.identifier)}"
     )
-
-
-def bibtex(record: DatasetRecord, release: ReleaseRecord) -> str:
-    key = re.sub(r"[^A-Za-z0-9]", "", f"{record.slug}v{release.version}")
-    fields = [
-        ("author", " and ".join(_names(release))),
-        ("title", "{" + release.title + "}"),
-        ("publisher", release.publisher.name),
-        ("year", str(year(release))),
-        ("version", str(release.version)),
-        ("url", resolvable(release.identifier)),
-    ]
-    if DOI.match(release.identifier):
-        fields.append(("doi", release.identifier))
-    body = ",\n".join(f"  {name} = {{{_bib_escape(value)}}}" for name, value in fields)
-    return f"@misc{{{key},\n{body}\n}}"
-
-
-def _bib_escape(value: str) -> str:
-    return re.sub(r"([&%$#_])", r"\\\1", value)
-
-
-def ris(release: ReleaseRecord) -> str:
-    lines = ["TY  - DATA"]
-    lines += [f"AU  - {name}" for name in _names(release)]
-    lines += [
-        f"TI  - {release.title}",
-        f"PY  - {year(release)}",
-        f"PB  - {release.publisher.name}",
-        f"ET  - {release.version}",
-        f"UR  - {resolvable(release.identifier)}",
-    ]
-    if DOI.match(release.identifier):
-        lines.append(f"DO  - {release.identifier}")
-    lines.append("ER  - ")
-    return "\n".join(lines)
-
-
-def csl_json(record: DatasetRecord, release: ReleaseRecord) -> dict[str, Any]:
-    authors = []
-    for name in _names(release):
-        family, _, given = name.partition(",")
-        if given.strip():
-            authors.append({"family": family.strip(), "given": given.strip()})
-        else:
-            authors.append({"literal": name})
-    item = {
-        "id": release.identifier,
-        "type": "dataset",
-        "title": release.title,
-        "author": authors,
-        "publisher": release.publisher.name,
-        "issued": {"date-parts": [[year(release)]]},
-        "version": str(release.version),
-        "URL": resolvable(release.identifier),
-    }
-    if DOI.match(release.identifier):
-        item["DOI"] = release.identifier
-    return item
 
 
 # schema.org ------------------------------------------------------------------

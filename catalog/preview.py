@@ -79,22 +79,45 @@ def _read(header: FileRecord, others: list[FileRecord], store: FileStore):
 
     folder = PurePosixPath(header.path).parent
     text = store.path_for(header.sha256).read_text(encoding="utf-8", errors="replace")
-    needed = _signal_files(text)
     with tempfile.TemporaryDirectory(prefix="cardiofair-preview-") as tmp:
         record = Path(tmp) / PurePosixPath(header.path).name
         shutil.copyfile(store.path_for(header.sha256), record)
-        for name in needed:
+        present = set()
+        for name in _signal_files(text):
             match = next((f for f in others if f.path == str(folder / name)), None)
-            if match is None or not store.has(match.sha256):
-                raise PreviewUnavailable(f"signal file {name} is not in the release")
-            shutil.copyfile(store.path_for(match.sha256), Path(tmp) / name)
+            if match is not None and store.has(match.sha256):
+                shutil.copyfile(store.path_for(match.sha256), Path(tmp) / name)
+                present.add(name)
+        stem = str(record.with_suffix(""))
         try:
-            fields = wfdb.rdheader(str(record.with_suffix("")))
+            fields = wfdb.rdheader(stem)
+            channels = _standard_channels(fields, present)
             sampto = min(fields.sig_len, int(fields.fs * PANEL_S * 4))
-            data = wfdb.rdrecord(str(record.with_suffix("")), sampto=sampto)
+            data = wfdb.rdrecord(stem, sampto=sampto, channels=channels)
         except (OSError, ValueError) as exc:
             raise PreviewUnavailable(f"cannot read {header.path}: {exc}") from None
     return data.p_signal, list(data.sig_name), float(data.fs)
+
+
+def _standard_channels(fields, present: set[str]) -> list[int]:
+    """Channels of the standard twelve leads whose signal file is at hand.
+
+    Raises
+    ------
+    PreviewUnavailable
+        If none is.
+    """
+    standard = {lead.lower() for row in LAYOUT for lead in row}
+    channels = [
+        i
+        for i, (file_name, lead) in enumerate(
+            zip(fields.file_name, fields.sig_name, strict=True)
+        )
+        if file_name in present and lead.lower() in standard
+    ]
+    if not channels:
+        raise PreviewUnavailable("the record has none of the 12 standard leads")
+    return channels
 
 
 def _signal_files(header_text: str) -> list[str]:
