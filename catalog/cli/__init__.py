@@ -18,7 +18,19 @@ from catalog import __version__
 log = logging.getLogger("cardiofair")
 
 # Modules under catalog.cli, in the order --help lists them.
-COMMANDS = ["serve", "db", "org", "user", "ingest", "reindex"]
+COMMANDS = [
+    "serve",
+    "db",
+    "org",
+    "user",
+    "dataset",
+    "release",
+    "ingest",
+    "cohort",
+    "simulate",
+    "export",
+    "reindex",
+]
 
 
 class CliError(Exception):

@@ -53,7 +53,7 @@ FEATURE_UNITS = {
 DEMOGRAPHICS = ("age_years", "sex")
 SEXES = ("F", "M")
 _AGE_BAND = re.compile(r"^(\d{1,3})-(\d{1,3})$|^(\d{1,3})\+$")
-_SECTIONS = {
+_SECTIONS = (
     "cohort",
     "engine",
     "demographics",
@@ -64,7 +64,7 @@ _SECTIONS = {
     "rules",
     "mapping",
     "fit",
-}
+)
 
 
 class SpecError(ValueError):
