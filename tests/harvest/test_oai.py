@@ -1,0 +1,246 @@
+"""OAI-PMH 2.0 harvested by sickle, every response checked against the XSDs."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from lxml import etree
+from sickle import Sickle
+from sickle.oaiexceptions import (
+    BadArgument,
+    BadResumptionToken,
+    BadVerb,
+    CannotDisseminateFormat,
+    IdDoesNotExist,
+    NoRecordsMatch,
+)
+
+from tests.harvest.conftest import schema_file
+
+OAI = "{http://www.openarchives.org/OAI/2.0/}"
+FORMATS = ("oai_dc", "oai_datacite", "dcat_ap")
+
+
+@pytest.fixture(scope="module")
+def strict_schema():
+    """OAI-PMH envelopes with oai_dc and DataCite records checked strictly."""
+    return etree.XMLSchema(etree.parse(str(schema_file("xsd", "oai-all.xsd"))))
+
+
+@pytest.fixture(scope="module")
+def envelope_schema():
+    """The OAI-PMH schema with its record wildcard relaxed to ``lax``: RDF/XML
+    (the DCAT-AP format) has no XML Schema, so those records are checked as
+    RDF instead."""
+    tree = etree.parse(str(schema_file("xsd", "OAI-PMH.xsd")))
+    for node in tree.iter("{http://www.w3.org/2001/XMLSchema}any"):
+        node.set("processContents", "lax")
+    return etree.XMLSchema(tree)
+
+
+def _validate(schema, body: bytes) -> etree._Element:
+    document = etree.fromstring(body)
+    if not schema.validate(document):
+        pytest.fail(f"invalid OAI-PMH response: {schema.error_log.last_error}")
+    return document
+
+
+def _harvest_raw(base: str, verb: str, prefix: str, schema) -> list[etree._Element]:
+    """Follow the resumption tokens by hand, validating every page."""
+    params = {"verb": verb, "metadataPrefix": prefix}
+    pages = []
+    while True:
+        response = httpx.get(f"{base}/oai", params=params)
+        assert response.status_code == 200
+        pages.append(_validate(schema, response.content))
+        token = pages[-1].find(f".//{OAI}resumptionToken")
+        if token is None or not token.text:
+            return pages
+        params = {"verb": verb, "resumptionToken": token.text}
+
+
+@pytest.mark.parametrize("prefix", FORMATS)
+def test_sickle_harvests_every_record_with_resumption(service, prefix):
+    sickle = Sickle(f"{service.base}/oai", max_retries=0)
+    records = list(sickle.ListRecords(metadataPrefix=prefix, ignore_deleted=False))
+    identifiers = [r.header.identifier for r in records]
+    assert len(identifiers) == len(set(identifiers)) == service.populated.n_visible
+    deleted = {r.header.identifier for r in records if r.header.deleted}
+    expected = {
+        f"oai:127.0.0.1:{slug}/v{version}"
+        for slug, version in service.populated.withdrawn
+    }
+    assert deleted == expected
+    live = [r for r in records if not r.header.deleted]
+    assert all(r.metadata for r in live if prefix == "oai_dc")
+
+
+@pytest.mark.parametrize("verb", ["ListRecords", "ListIdentifiers"])
+@pytest.mark.parametrize("prefix", ["oai_dc", "oai_datacite"])
+def test_every_page_and_record_is_valid_against_the_schemas(
+    service, strict_schema, verb, prefix
+):
+    pages = _harvest_raw(service.base, verb, prefix, strict_schema)
+    assert len(pages) > 2
+    last = pages[-1].find(f".//{OAI}resumptionToken")
+    assert last.get("completeListSize") == str(service.populated.n_visible)
+    cursors = [int(p.find(f".//{OAI}resumptionToken").get("cursor")) for p in pages]
+    assert cursors == sorted(cursors) and cursors[0] == 0
+
+
+def test_dcat_ap_records_are_rdf_in_a_valid_envelope(service, envelope_schema):
+    import rdflib
+
+    pages = _harvest_raw(service.base, "ListRecords", "dcat_ap", envelope_schema)
+    rdf = [
+        node
+        for page in pages
+        for node in page.iter("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}RDF")
+    ]
+    assert len(rdf) == service.populated.n_published
+    graph = rdflib.Graph().parse(data=etree.tostring(rdf[0]), format="xml")
+    assert len(graph) > 10
+
+
+def test_identify_and_formats_and_sets_are_valid(service, strict_schema):
+    for verb in ("Identify", "ListMetadataFormats", "ListSets"):
+        body = httpx.get(f"{service.base}/oai", params={"verb": verb}).content
+        _validate(strict_schema, body)
+    identify = Sickle(f"{service.base}/oai").Identify()
+    assert identify.deletedRecord == "persistent"
+    assert identify.granularity == "YYYY-MM-DDThh:mm:ssZ"
+
+
+def test_post_serves_the_same_verbs(service, strict_schema):
+    for data in (
+        {"verb": "Identify"},
+        {"verb": "ListIdentifiers", "metadataPrefix": "oai_dc"},
+    ):
+        response = httpx.post(f"{service.base}/oai", data=data)
+        document = _validate(strict_schema, response.content)
+        assert document.find(f"{OAI}error") is None
+
+
+def test_sets_select_by_organisation_and_theme(service):
+    sickle = Sickle(f"{service.base}/oai")
+    org = service.populated.organisations[0]
+    headers = list(
+        sickle.ListIdentifiers(
+            metadataPrefix="oai_dc", set=f"org:{org}", ignore_deleted=False
+        )
+    )
+    assert headers and all(f"org:{org}" in h.setSpecs for h in headers)
+    tech = list(sickle.ListIdentifiers(metadataPrefix="oai_dc", set="theme:TECH"))
+    assert tech and all("theme:TECH" in h.setSpecs for h in tech)
+    assert len(tech) < service.populated.n_visible
+
+
+def test_from_and_until_select_by_datestamp(service):
+    sickle = Sickle(f"{service.base}/oai")
+    every = list(sickle.ListIdentifiers(metadataPrefix="oai_dc", ignore_deleted=False))
+    stamps = sorted(h.datestamp for h in every)
+    middle = stamps[len(stamps) // 2]
+    later = list(
+        sickle.ListIdentifiers(
+            metadataPrefix="oai_dc", ignore_deleted=False, **{"from": middle}
+        )
+    )
+    assert len(later) == sum(1 for s in stamps if s >= middle)
+    earlier = list(
+        sickle.ListIdentifiers(
+            metadataPrefix="oai_dc", ignore_deleted=False, until=middle
+        )
+    )
+    assert len(earlier) + len(later) - stamps.count(middle) == len(stamps)
+
+
+def test_get_record_of_a_withdrawn_release_is_a_deleted_header(service):
+    slug, version = service.populated.withdrawn[0]
+    record = Sickle(f"{service.base}/oai").GetRecord(
+        identifier=f"oai:127.0.0.1:{slug}/v{version}", metadataPrefix="oai_dc"
+    )
+    assert record.header.deleted
+
+
+ERRORS = [
+    ({}, BadVerb),
+    ({"verb": "Harvest"}, BadVerb),
+    ({"verb": "ListRecords"}, BadArgument),
+    ({"verb": "Identify", "extra": "1"}, BadArgument),
+    (
+        {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2024-13-01"},
+        BadArgument,
+    ),
+    (
+        {
+            "verb": "ListRecords",
+            "metadataPrefix": "oai_dc",
+            "from": "2024-01-01",
+            "until": "2024-02-01T00:00:00Z",
+        },
+        BadArgument,
+    ),
+    ({"verb": "ListRecords", "resumptionToken": "not-a-token"}, BadResumptionToken),
+    (
+        {"verb": "ListRecords", "resumptionToken": "x", "metadataPrefix": "oai_dc"},
+        BadArgument,
+    ),
+    ({"verb": "ListRecords", "metadataPrefix": "marc21"}, CannotDisseminateFormat),
+    (
+        {"verb": "GetRecord", "metadataPrefix": "oai_dc", "identifier": "oai:x:y"},
+        IdDoesNotExist,
+    ),
+    (
+        {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2099-01-01"},
+        NoRecordsMatch,
+    ),
+    (
+        {"verb": "ListRecords", "metadataPrefix": "oai_dc", "set": "colour:red"},
+        BadArgument,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("params", "error"),
+    ERRORS,
+    ids=[e.__name__ + str(i) for i, (_, e) in enumerate(ERRORS)],
+)
+def test_bad_requests_get_the_protocol_error_with_http_200(
+    service, strict_schema, params, error
+):
+    response = httpx.get(f"{service.base}/oai", params=params)
+    assert response.status_code == 200
+    document = _validate(strict_schema, response.content)
+    code = document.find(f"{OAI}error").get("code")
+    assert code[0].upper() + code[1:] == error.__name__
+    request = document.find(f"{OAI}request")
+    if error in (BadVerb, BadArgument):
+        assert dict(request.attrib) == {}
+
+
+def test_repeated_arguments_are_bad(service, strict_schema):
+    query = "verb=ListRecords&metadataPrefix=oai_dc&metadataPrefix=oai_dc"
+    body = httpx.get(f"{service.base}/oai?{query}").content
+    code = _validate(strict_schema, body).find(f"{OAI}error").get("code")
+    assert code == "badArgument"
+
+
+def test_tokens_never_expire_and_carry_their_cursor(service):
+    first = httpx.get(
+        f"{service.base}/oai",
+        params={"verb": "ListIdentifiers", "metadataPrefix": "oai_dc"},
+    )
+    token = re.search(rb"<resumptionToken[^>]*>([^<]+)<", first.content).group(1)
+    again = [
+        httpx.get(
+            f"{service.base}/oai",
+            params={"verb": "ListIdentifiers", "resumptionToken": token.decode()},
+        ).content
+        for _ in range(2)
+    ]
+    strip = re.compile(rb"<responseDate>[^<]*</responseDate>")
+    assert strip.sub(b"", again[0]) == strip.sub(b"", again[1])
+    assert b'cursor="11"' in again[0]
