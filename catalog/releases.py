@@ -954,7 +954,7 @@ def _run(gate: GateFunction, inputs: GateInputs) -> GateVerdict:
 
 
 def _summary(verdict: GateVerdict) -> str:
-    reasons = verdict.report.get("reasons") or []
+    reasons = verdict.report.get("blocked_by") or []
     text = "; ".join(str(r) for r in reasons[:5])
     return ("passed" if verdict.passed else "blocked") + (f": {text}" if text else "")
 
@@ -1076,21 +1076,46 @@ def _seed(manifest: dict, digest: str) -> int:
 
 
 def default_gate(inputs: GateInputs) -> GateVerdict:
-    """The production gate, :func:`catalog.gate.run_gate`.
+    """The production gate, :func:`catalog.gate.run_gate`, on a release.
 
     Raises
     ------
     StateConflict
         If this installation has no gate (``catalog.gate.run_gate``).
+    ValueError
+        If the gate finds a table, column or metadata record unusable.
     """
     try:
-        from catalog.gate import run_gate
+        from catalog.gate import read_table, run_gate
     except ImportError:
         raise StateConflict(
             "the release gate (catalog.gate.run_gate) is not available in this "
             "installation; nothing can be gated or published"
         ) from None
-    return run_gate(inputs)
+    report = run_gate(
+        read_table(inputs.real, "real"),
+        read_table(inputs.control, "control"),
+        read_table(inputs.synthetic, "synthetic"),
+        metadata=inputs.metadata,
+        files_dir=inputs.files_dir,
+        secrets=inputs.secrets,
+        thresholds=_gate_thresholds(inputs.thresholds),
+        seed=inputs.seed,
+    )
+    return GateVerdict(passed=bool(report.passed), report=report.to_dict())
+
+
+def _gate_thresholds(values: dict[str, Any]):
+    from dataclasses import fields
+
+    from catalog.settings import GateThresholds
+
+    known = {f.name: f.type for f in fields(GateThresholds)}
+    chosen = {k: v for k, v in values.items() if k in known}
+    for name, value in chosen.items():
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise InvalidRequest(f"gate threshold {name}={value!r}: expected a number")
+    return GateThresholds(**chosen)
 
 
 # -- publish and withdraw ---------------------------------------------------

@@ -105,5 +105,5 @@ def copying_gate(inputs: GateInputs) -> GateVerdict:
     copies = len(synthetic.merge(real.drop_duplicates(), how="inner"))
     reasons = [f"{copies} synthetic rows copy real rows"] if copies else []
     return GateVerdict(
-        passed=not copies, report={"copied_rows": copies, "reasons": reasons}
+        passed=not copies, report={"copied_rows": copies, "blocked_by": reasons}
     )
