@@ -423,6 +423,7 @@ def add_organisation(graph: Graph, org: OrganisationRecord) -> URIRef:
     graph.add((node, FOAF.name, Literal(org.name)))
     if org.homepage:
         graph.add((node, FOAF.homepage, URIRef(org.homepage)))
+        graph.add((URIRef(org.homepage), RDF.type, FOAF.Document))
     if org.email:
         graph.add((node, FOAF.mbox, URIRef(f"mailto:{org.email}")))
     return node
@@ -461,6 +462,7 @@ def _add_creator(graph: Graph, subject: URIRef, creator: Creator) -> None:
     node = URIRef(ORCID_BASE + creator.orcid) if creator.orcid else BNode()
     graph.add((subject, DCTERMS.creator, node))
     graph.add((node, RDF.type, FOAF.Person))
+    graph.add((node, RDF.type, FOAF.Agent))
     graph.add((node, FOAF.name, Literal(creator.name)))
 
 
@@ -484,6 +486,7 @@ def _add_distribution(
     graph.add((node, SPDX.checksum, checksum))
     graph.add((checksum, RDF.type, SPDX.Checksum))
     graph.add((checksum, SPDX.algorithm, SHA256))
+    graph.add((SHA256, RDF.type, SPDX.ChecksumAlgorithm))
     graph.add(
         (checksum, SPDX.checksumValue, Literal(file.sha256, datatype=XSD.hexBinary))
     )
@@ -537,8 +540,9 @@ def _add_tombstone(graph: Graph, node: URIRef, release: ReleaseRecord) -> None:
     graph.add((status, RDF.type, SKOS.Concept))
     graph.add((status, SKOS.prefLabel, Literal("withdrawn", lang="en")))
     graph.add((node, DCTERMS.modified, _date(release.datestamp)))
-    if release.withdrawn_reason:
-        graph.add((node, RDFS.comment, Literal(release.withdrawn_reason, lang="en")))
+    reason = release.withdrawn_reason or "no reason given"
+    words = f"This release was withdrawn: {reason}"
+    graph.add((node, DCTERMS.description, Literal(words, lang="en")))
 
 
 def release_uri_from(dataset_link: str, version: int) -> URIRef:
@@ -617,7 +621,9 @@ def add_catalog(graph: Graph, settings: Settings) -> URIRef:
         )
     )
     graph.add((node, DCTERMS.publisher, publisher))
-    graph.add((node, FOAF.homepage, URIRef(f"{settings.base_url}/")))
+    homepage = URIRef(f"{settings.base_url}/")
+    graph.add((node, FOAF.homepage, homepage))
+    graph.add((homepage, RDF.type, FOAF.Document))
     graph.add((publisher, RDF.type, FOAF.Agent))
     graph.add((publisher, FOAF.name, Literal("cardiofair")))
     return node
