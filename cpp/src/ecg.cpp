@@ -1,0 +1,148 @@
+#include "cardiofair/ecg.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace cardiofair {
+
+namespace {
+
+// The impressed current is -sigma_i grad Vm, hence the minus sign: a
+// depolarisation front moving towards an electrode raises its potential.
+constexpr double kSourceScale = -0.07957747154594767;  // -1 / (4 pi)
+
+std::vector<double> inverse_distances(const TissueGrid& grid, const HeartPose& pose,
+                                      const std::array<Vec3, kElectrodeCount>& sites) {
+  std::vector<double> z(grid.size() * kElectrodeCount);
+  for (std::size_t n = 0; n < grid.size(); ++n) {
+    const Vec3 p = pose.to_body(grid.position[n]);
+    for (std::size_t e = 0; e < kElectrodeCount; ++e) {
+      const Vec3 d = p - sites[e];
+      z[n * kElectrodeCount + e] = 1.0 / std::sqrt(dot(d, d));
+    }
+  }
+  return z;
+}
+
+}  // namespace
+
+std::vector<double> electrode_weights(const TissueGrid& grid, const HeartPose& pose,
+                                      const std::array<Vec3, kElectrodeCount>& sites,
+                                      const std::array<double, kElectrodeCount>& gains) {
+  const std::vector<double> z = inverse_distances(grid, pose, sites);
+  std::vector<double> w(z.size(), 0.0);
+  for (std::size_t n = 0; n < grid.size(); ++n) {
+    const int* nb = &grid.neighbours[n * 6];
+    for (int d = 0; d < 6; ++d) {
+      if (nb[d] < 0) continue;
+      const auto m = static_cast<std::size_t>(nb[d]);
+      for (std::size_t e = 0; e < kElectrodeCount; ++e) {
+        w[n * kElectrodeCount + e] += z[n * kElectrodeCount + e] - z[m * kElectrodeCount + e];
+      }
+    }
+  }
+  for (std::size_t n = 0; n < grid.size(); ++n) {
+    for (std::size_t e = 0; e < kElectrodeCount; ++e) {
+      w[n * kElectrodeCount + e] *= gains[e] * kSourceScale * grid.spacing_mm;
+    }
+  }
+  return w;
+}
+
+std::array<double, kElectrodeCount> pseudo_ecg_direct(
+    const TissueGrid& grid, const HeartPose& pose,
+    const std::array<Vec3, kElectrodeCount>& sites,
+    const std::array<double, kElectrodeCount>& gains, const std::vector<double>& vm) {
+  if (vm.size() != grid.size()) {
+    throw std::invalid_argument("vm must have one value per node");
+  }
+  const std::vector<double> z = inverse_distances(grid, pose, sites);
+  std::array<double, kElectrodeCount> phi{};
+  for (std::size_t n = 0; n < grid.size(); ++n) {
+    // Each edge once: towards the +x, +y and +z neighbours.
+    for (int d = 1; d < 6; d += 2) {
+      const int other = grid.neighbours[n * 6 + static_cast<std::size_t>(d)];
+      if (other < 0) continue;
+      const auto m = static_cast<std::size_t>(other);
+      for (std::size_t e = 0; e < kElectrodeCount; ++e) {
+        phi[e] += (vm[m] - vm[n]) * (z[m * kElectrodeCount + e] - z[n * kElectrodeCount + e]);
+      }
+    }
+  }
+  for (std::size_t e = 0; e < kElectrodeCount; ++e) {
+    phi[e] *= gains[e] * kSourceScale * grid.spacing_mm;
+  }
+  return phi;
+}
+
+EventHistogram::EventHistogram(std::size_t n_bins, double origin_ms, double step_ms)
+    : n_bins_(n_bins),
+      origin_ms_(origin_ms),
+      step_ms_(step_ms),
+      bins_(n_bins * kElectrodeCount, 0.0) {}
+
+void EventHistogram::add(const double* weights, double time_ms) {
+  const double x = (time_ms - origin_ms_) / step_ms_;
+  if (!(x >= 0.0) || x >= static_cast<double>(n_bins_ - 1)) return;
+  const auto j = static_cast<std::size_t>(x);
+  const double f = x - static_cast<double>(j);
+  double* lo = &bins_[j * kElectrodeCount];
+  double* hi = lo + kElectrodeCount;
+  for (std::size_t e = 0; e < kElectrodeCount; ++e) {
+    lo[e] += (1.0 - f) * weights[e];
+    hi[e] += f * weights[e];
+  }
+}
+
+std::vector<double> EventHistogram::convolve(const Shape& shape) const {
+  // Convolve with the shape's increments, then integrate: the shape holds its
+  // last value forever, which a finite kernel could not express.
+  const auto m0 = static_cast<long>(std::lround(-shape.t0_ms / shape.dt_ms));
+  const auto n = static_cast<long>(n_bins_);
+  std::vector<double> increments(shape.values.size());
+  for (std::size_t m = 0; m < shape.values.size(); ++m) {
+    increments[m] = shape.values[m] - (m == 0 ? 0.0 : shape.values[m - 1]);
+  }
+  std::vector<double> out(bins_.size(), 0.0);
+  for (long j = 0; j < n; ++j) {
+    const double* h = &bins_[static_cast<std::size_t>(j) * kElectrodeCount];
+    bool empty = true;
+    for (std::size_t e = 0; e < kElectrodeCount; ++e) empty = empty && h[e] == 0.0;
+    if (empty) continue;
+    for (std::size_t m = 0; m < increments.size(); ++m) {
+      long k = j - m0 + static_cast<long>(m);
+      if (k >= n) break;
+      if (k < 0) k = 0;
+      double* o = &out[static_cast<std::size_t>(k) * kElectrodeCount];
+      const double c = increments[m];
+      for (std::size_t e = 0; e < kElectrodeCount; ++e) o[e] += c * h[e];
+    }
+  }
+  for (long k = 1; k < n; ++k) {
+    double* o = &out[static_cast<std::size_t>(k) * kElectrodeCount];
+    const double* prev = o - kElectrodeCount;
+    for (std::size_t e = 0; e < kElectrodeCount; ++e) o[e] += prev[e];
+  }
+  return out;
+}
+
+std::array<double, 12> standard_leads(const double* phi) {
+  const double ra = phi[0];
+  const double la = phi[1];
+  const double ll = phi[2];
+  const double wilson = (ra + la + ll) / 3.0;
+  return {la - ra,
+          ll - ra,
+          ll - la,
+          ra - 0.5 * (la + ll),
+          la - 0.5 * (ra + ll),
+          ll - 0.5 * (ra + la),
+          phi[3] - wilson,
+          phi[4] - wilson,
+          phi[5] - wilson,
+          phi[6] - wilson,
+          phi[7] - wilson,
+          phi[8] - wilson};
+}
+
+}  // namespace cardiofair
