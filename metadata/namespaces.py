@@ -8,8 +8,33 @@ module spells out an IRI by hand.
 
 from __future__ import annotations
 
-from rdflib import Graph, Namespace
+from functools import cache
+
+from rdflib import Graph, URIRef
+from rdflib import Namespace as _RdflibNamespace
 from rdflib.namespace import OWL, RDF, RDFS, XSD
+
+
+@cache
+def _term(namespace: str, name: str) -> URIRef:
+    return URIRef(namespace + name)
+
+
+class Namespace(_RdflibNamespace):
+    """An rdflib namespace whose terms are built once and then reused.
+
+    Bulk publishing looks up the same few hundred terms millions of times;
+    rdflib builds and checks a new URIRef on every attribute access.
+    """
+
+    def __getattr__(self, name: str) -> URIRef:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _term(str(self), name)
+
+    def __getitem__(self, key: str) -> URIRef:
+        return _term(str(self), key)
+
 
 CSVW = Namespace("http://www.w3.org/ns/csvw#")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")

@@ -125,9 +125,9 @@ def _slugify(text: str) -> str:
 class _Writer:
     """Adds metadata records to one graph; shared nodes are written once."""
 
-    def __init__(self, base_url: str, graph: Graph | None = None):
+    def __init__(self, base_url: str, sink: Graph | set | None = None):
         self.base = base_url.rstrip("/")
-        self.g = graph if graph is not None else bind_prefixes(Graph())
+        self.g = sink if sink is not None else bind_prefixes(Graph())
 
     def add(self, s: Node, p: URIRef, o: Node | str | int | float | None) -> None:
         if o is None:
@@ -624,6 +624,28 @@ def dataset_graph(
     for release in ordered:
         writer.release(dataset, release, series)
     return writer.g
+
+
+def dataset_triples(
+    dataset: Dataset, releases: list[Release], base_url: str
+) -> set[tuple[Node, URIRef, Node]]:
+    """The triples of :func:`dataset_graph` as a plain set, without a graph.
+
+    The fast path for bulk publishing: no store, no index, no serialiser.
+    Blank nodes (people without an ORCID iD) are fresh on every call.
+    """
+    ordered = check_versions(releases)
+    triples: set[tuple[Node, URIRef, Node]] = set()
+    writer = _Writer(base_url, triples)
+    series = writer.series(dataset, ordered)
+    for release in ordered:
+        writer.release(dataset, release, series)
+    return triples
+
+
+def ntriples(triples: Iterable[tuple[Node, URIRef, Node]]) -> str:
+    """N-Triples text of any iterable of triples, one line each."""
+    return "".join(f"{s.n3()} {p.n3()} {o.n3()} .\n" for s, p, o in triples)
 
 
 def catalog_graph(
