@@ -56,9 +56,7 @@ def publish_folder(
 ) -> Release:
     """Create, gate (with the test-only gate) and publish one release."""
     with sessions() as session:
-        release = releases.create_release(
-            session, settings, actor, slug, folder=folder
-        )
+        release = releases.create_release(session, settings, actor, slug, folder=folder)
         release_id = release.id
     with sessions() as session:
         releases.gate_release(
@@ -89,7 +87,9 @@ def _restricted_source(app, settings: Settings, actors: Actors, work: Path):
         )
     splits = write_splits(work / "splits")
     folder = write_release_folder(work / "restricted", seed=11)
-    publish_folder(app.state.sessions, settings, actors.ana, RESTRICTED_SLUG, folder, splits)
+    publish_folder(
+        app.state.sessions, settings, actors.ana, RESTRICTED_SLUG, folder, splits
+    )
     with app.state.sessions() as session:
         rows = session.execute(
             select(ReleaseFile.path, ReleaseFile.sha256, ReleaseFile.restricted)
