@@ -27,6 +27,7 @@ import threading
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
+from urllib.parse import urlencode
 from xml.sax.saxutils import escape, quoteattr
 
 import httpx
@@ -49,6 +50,7 @@ GRAPH_TYPES = {
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 SPARQL_RESULTS_NS = "http://www.w3.org/2005/sparql-results#"
+FORM_TYPE = "application/x-www-form-urlencoded"
 UPDATE_WORDS = r"INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH"
 
 
@@ -434,8 +436,8 @@ class RemoteRunner:
         try:
             response = httpx.post(
                 f"{self.sparql_url}/query",
-                data=data,
-                headers={"Accept": accept},
+                content=urlencode(data),
+                headers={"Accept": accept, "Content-Type": FORM_TYPE},
                 timeout=timeout_s,
             )
         except httpx.TimeoutException:
@@ -452,6 +454,9 @@ class RemoteRunner:
                 f"{response.text[:200]}"
             )
         return answer(job, _parse_remote(job, response.content))
+
+    def close(self) -> None:
+        pass
 
 
 def _parse_remote(job: QueryJob, content: bytes):
