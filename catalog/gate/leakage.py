@@ -248,8 +248,10 @@ def scan_text(
 
 
 def _looks_like_phone(text: str) -> bool:
-    """At least eight digits, and not a date or a decimal number."""
-    return sum(c.isdigit() for c in text) >= 8 and not _DATE.fullmatch(text)
+    """Eight digits or more, in three groups or behind a ``+`` or area code."""
+    grouped = len(re.findall(r"\d+", text)) >= 3 or text[0] in "+("
+    digits = sum(c.isdigit() for c in text)
+    return digits >= 8 and grouped and not _DATE.fullmatch(text)
 
 
 def _context_exempt(context: frozenset[str]) -> set[str]:
