@@ -5,10 +5,12 @@ with each mapped parameter spread uniformly over a range, is run through the
 engine; the features measured on the simulated ECGs (ground-truth fiducials)
 are regressed on the parameters. For each mapping the model is
 
-    feature = a_class + b_class * param + sum_j c_j * covariate_j
+    feature = a_class + b_class * g(param) + sum_j c_j * covariate_j
 
-fitted by least squares over all classes at once; a class whose slope is
-not clearly resolved (|t| < :data:`MIN_SLOPE_T`) shares the pooled slope.
+(``g`` the identity or the reciprocal) is fitted by least squares over all
+classes at once with one intercept per class and a pooled slope; each class
+then gets its own slope where its points resolve one (|t| >=
+:data:`MIN_SLOPE_T`), and keeps the pooled slope otherwise.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ class Target:
     """One engine parameter driven by one clinical feature.
 
     ``design`` is the range swept during calibration; ``limits`` the range
-    the engine accepts (the mapping clips to it).
+    the engine accepts (the mapping clips to it). QT depends on more than the
+    action-potential duration: it starts at QRS onset, so it grows with the
+    QRS duration, and it adapts to the RR interval; both enter as covariates.
     """
 
     param: str
@@ -40,15 +44,17 @@ class Target:
     design: tuple[float, float]
     limits: tuple[float, float]
     covariates: tuple[str, ...] = ()
+    transform: str = "linear"
 
 
 TARGETS = (
     Target("heart_rate_bpm", "heart_rate_bpm", (45.0, 120.0), (30.0, 180.0)),
     Target("av_delay_ms", "pr_ms", (50.0, 260.0), (40.0, 400.0)),
-    Target("cv_fibre_m_per_s", "qrs_ms", (0.3, 1.1), (0.2, 1.2)),
-    Target("apd_ms", "qt_ms", (210.0, 400.0), (180.0, 450.0), ("heart_rate_bpm",)),
+    Target("cv_fibre_m_per_s", "qrs_ms", (0.3, 1.1), (0.2, 1.2),
+           transform="reciprocal"),
+    Target("apd_ms", "qt_ms", (210.0, 400.0), (180.0, 450.0), ("rr_ms", "qrs_ms")),
     Target("heart_axis_frontal_deg", "axis_deg", (-10.0, 100.0), (-10.0, 100.0)),
-)
+)  # fmt: skip
 
 
 def design(spec: CohortSpec, per_class: int, seed: int) -> pd.DataFrame:
@@ -94,47 +100,55 @@ def measure(results: list, table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fit_one(target: Target, data: pd.DataFrame, classes: list[str]) -> Mapping | None:
+    from engine.cohort.sampling import covariate
+
     y = data[target.feature].to_numpy(float)
     x = data[f"param_{target.param}"].to_numpy(float)
-    covs = [data[c].to_numpy(float) for c in target.covariates]
+    if target.transform == "reciprocal":
+        x = 1.0 / x
+    covs = [covariate(data, name, prefix="") for name in target.covariates]
     ok = np.isfinite(y) & np.all([np.isfinite(c) for c in covs], axis=0)
-    pooled = _lstsq(np.column_stack([np.ones(ok.sum()), x[ok]] + [c[ok] for c in covs]),
-                    y[ok])  # fmt: skip
-    coef, se, r2 = pooled
-    if not abs(coef[1]) > MIN_SLOPE_T * se[1]:
+    labels = data["labels"].to_numpy()
+    present = [code for code in classes if (ok & (labels == code)).any()]
+    dummies = [(labels[ok] == code).astype(float) for code in present]
+    coef, se, r2 = _lstsq(np.column_stack([*dummies, x[ok]] + [c[ok] for c in covs]),
+                          y[ok])  # fmt: skip
+    k = len(present)
+    slope, slope_se, coef_covs = coef[k], se[k], coef[k + 1 :]
+    if not abs(slope) > MIN_SLOPE_T * slope_se:
         log.warning(
             "%s does not respond to %s in the engine (slope %.3g +- %.3g); the "
             "parameter is left at its default",
-            target.feature, target.param, coef[1], se[1],
+            target.feature, target.param, slope, slope_se,
         )  # fmt: skip
         return None
-    coef_covs = coef[2:]
-    adjusted = y - sum((c * k for c, k in zip(covs, coef_covs, strict=True)), 0.0)
+    adjusted = y - sum((c * b for c, b in zip(covs, coef_covs, strict=True)), 0.0)
     by_class = {}
-    for code in classes:
-        rows = ok & (data["labels"].to_numpy() == code)
-        if rows.sum() < 4:
-            continue
-        (a, b), se, _ = _lstsq(np.column_stack([np.ones(rows.sum()), x[rows]]),
-                               adjusted[rows])  # fmt: skip
-        if abs(b) > MIN_SLOPE_T * se[1]:
-            by_class[code] = (round(float(a), 4), round(float(b), 6))
-        else:
-            a_shared = float(np.mean(adjusted[rows] - coef[1] * x[rows]))
-            by_class[code] = (round(a_shared, 4), round(float(coef[1]), 6))
+    for code, a_shared in zip(present, coef[:k], strict=True):
+        rows = ok & (labels == code)
+        pair = (a_shared, slope)
+        if rows.sum() >= 4:
+            (a, b), se_class, _ = _lstsq(
+                np.column_stack([np.ones(rows.sum()), x[rows]]), adjusted[rows]
+            )
+            if abs(b) > MIN_SLOPE_T * se_class[1]:
+                pair = (a, b)
+        by_class[code] = (round(float(pair[0]), 4), round(float(pair[1]), 6))
+    weights = np.array([(ok & (labels == c)).sum() for c in present], dtype=float)
     return Mapping(
         param=target.param,
         feature=target.feature,
-        intercept=round(float(coef[0]), 4),
-        slope=round(float(coef[1]), 6),
+        intercept=round(float(np.average(coef[:k], weights=weights)), 4),
+        slope=round(float(slope), 6),
         low=target.limits[0],
         high=target.limits[1],
         covariates={
-            name: round(float(k), 6)
-            for name, k in zip(target.covariates, coef_covs, strict=True)
+            name: round(float(b), 6)
+            for name, b in zip(target.covariates, coef_covs, strict=True)
         },
         by_class=by_class,
         r2=round(float(r2), 4),
+        transform=target.transform,
     )
 
 

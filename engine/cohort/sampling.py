@@ -109,13 +109,23 @@ def apply_rules(rules: list[Rule], table: pd.DataFrame) -> None:
         table[column] = table[column].to_numpy() + np.where(mask, shift, 0.0)
 
 
+def covariate(table: pd.DataFrame, name: str, prefix: str = "target_"):
+    """Values of a mapping covariate: a feature column, or ``rr_ms`` derived
+    from the heart rate (ms)."""
+    if name == "rr_ms":
+        return 60000.0 / table[f"{prefix}heart_rate_bpm"].to_numpy(float)
+    return table[f"{prefix}{name}"].to_numpy(float)
+
+
 def invert_mapping(mapping: Mapping, table: pd.DataFrame) -> np.ndarray:
     """Engine parameter values that should give each row's target feature.
 
-    Solves ``target = intercept + slope * param + sum(c * x)`` for ``param``
-    with the row's class-specific coefficients where the mapping has them,
-    and clips to the parameter's ``[low, high]``. Rows without a target get
-    NaN (the engine's default for that class is kept).
+    Solves ``target = intercept + slope * g(param) + sum(c * x)`` for
+    ``param`` with the row's class-specific coefficients where the mapping
+    has them, and clips to the parameter's ``[low, high]``. A reciprocal
+    mapping whose target lies beyond what any parameter reaches gets the
+    nearest limit. Rows without a target get NaN (the engine's default for
+    that class is kept).
     """
     target = table[f"target_{mapping.feature}"].to_numpy(float)
     intercept = np.full(len(table), mapping.intercept)
@@ -126,8 +136,14 @@ def invert_mapping(mapping: Mapping, table: pd.DataFrame) -> np.ndarray:
         slope[codes == code] = b
     covariate_sum = np.zeros(len(table))
     for name, coef in mapping.covariates.items():
-        covariate_sum += coef * table[f"target_{name}"].to_numpy(float)
-    param = (target - intercept - covariate_sum) / slope
+        covariate_sum += coef * covariate(table, name)
+    g = (target - intercept - covariate_sum) / slope
+    if mapping.transform == "reciprocal":
+        with np.errstate(divide="ignore"):
+            param = np.where(g > 0, 1.0 / np.where(g > 0, g, 1.0), mapping.high)
+        param = np.where(np.isnan(g), np.nan, param)
+    else:
+        param = g
     return np.clip(param, mapping.low, mapping.high)
 
 

@@ -52,6 +52,7 @@ FEATURE_UNITS = {
 }
 DEMOGRAPHICS = ("age_years", "sex")
 SEXES = ("F", "M")
+TRANSFORMS = ("linear", "reciprocal")
 _AGE_BAND = re.compile(r"^(\d{1,3})-(\d{1,3})$|^(\d{1,3})\+$")
 _SECTIONS = (
     "cohort",
@@ -102,10 +103,13 @@ class Rule:
 class Mapping:
     """How a clinical feature depends on one engine parameter.
 
-    The engine's measured feature is modelled as ``intercept + slope * param
-    + sum(covariates[x] * x)``; simulation inverts it to pick the parameter
-    that gives a patient's target. ``by_class`` holds per-class
-    ``(intercept, slope)`` pairs where a pathology changes the relation.
+    The engine's measured feature is modelled as ``intercept + slope * g(param)
+    + sum(covariates[x] * x)``, where ``g`` is the identity (``transform =
+    "linear"``) or ``1 / param`` (``"reciprocal"``, as QRS duration depends on
+    conduction velocity); covariates are features or ``rr_ms`` (60000 / heart
+    rate). Simulation inverts the model to pick the parameter that gives a
+    patient's target. ``by_class`` holds per-class ``(intercept, slope)``
+    pairs where a pathology changes the relation.
     """
 
     param: str
@@ -117,10 +121,12 @@ class Mapping:
     covariates: dict[str, float] = field(default_factory=dict)
     by_class: dict[str, tuple[float, float]] = field(default_factory=dict)
     r2: float | None = None
+    transform: str = "linear"
 
     def to_table(self) -> dict:
         table: dict = {
             "feature": self.feature,
+            "transform": self.transform,
             "intercept": self.intercept,
             "slope": self.slope,
             "low": self.low,
@@ -451,8 +457,15 @@ def _parse_mapping(doc: dict, classes: dict, where: str) -> dict[str, Mapping]:
             for name in table.get("covariates", {})
         }
         for name in covariates:
-            if name not in FEATURE_UNITS:
-                raise _fail(where, f"{key}.covariates.{name}", "is not a feature")
+            if name not in (*FEATURE_UNITS, "rr_ms"):
+                raise _fail(
+                    where, f"{key}.covariates.{name}", "is not a feature or rr_ms"
+                )
+        transform = table.get("transform", "linear")
+        if transform not in TRANSFORMS:
+            raise _fail(
+                where, f"{key}.transform", f"must be one of {', '.join(TRANSFORMS)}"
+            )
         by_class = {}
         for code, pair in table.get("class", {}).items():
             if code not in classes or not isinstance(pair, dict):
@@ -465,7 +478,8 @@ def _parse_mapping(doc: dict, classes: dict, where: str) -> dict[str, Mapping]:
         r2 = table.get("r2")
         out[param] = Mapping(param, feature, numbers["intercept"], numbers["slope"],
                              numbers["low"], numbers["high"], covariates, by_class,
-                             None if r2 is None else float(r2))  # fmt: skip
+                             None if r2 is None else float(r2),
+                             transform)  # fmt: skip
     return out
 
 
