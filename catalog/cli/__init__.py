@@ -25,6 +25,7 @@ COMMANDS = [
     "user",
     "dataset",
     "release",
+    "gate",
     "ingest",
     "cohort",
     "simulate",
