@@ -164,14 +164,13 @@ def describe_policy(policy: Policy) -> str:
     """The policy in sentences: what you may do, must do and must not do."""
     parts = []
     if policy.permissions:
-        allowed = [_rule_words(rule) for rule in policy.permissions]
-        parts.append("You may " + _join(allowed) + ".")
+        parts.append("You may " + _permission_words(policy.permissions) + ".")
     if policy.duties:
         duties = [action_words(rule.action) for rule in policy.duties]
         parts.append("You must " + _join(duties) + ".")
     if policy.prohibitions:
         banned = [action_words(rule.action) for rule in policy.prohibitions]
-        parts.append("You must not " + _join(banned) + ".")
+        parts.append("You must not " + _join(banned, "or") + ".")
     return " ".join(parts)
 
 
@@ -183,15 +182,21 @@ def describe_duo(codes: list[str]) -> str:
     return "Data-use conditions: " + "; ".join(labels) + "."
 
 
-def _rule_words(rule) -> str:
-    words = action_words(rule.action)
-    if rule.purposes:
-        labels = [duo_term(code).label for code in rule.purposes]
-        words += " for " + " or ".join(labels)
-    return words
+def _purpose_words(purposes: list[str]) -> str:
+    if not purposes:
+        return ""
+    return " for " + _join([duo_term(code).label for code in purposes], "or")
 
 
-def _join(items: list[str]) -> str:
+def _permission_words(rules) -> str:
+    purposes = {tuple(rule.purposes) for rule in rules}
+    if len(purposes) == 1:
+        actions = _join([action_words(rule.action) for rule in rules])
+        return actions + _purpose_words(rules[0].purposes)
+    return _join([action_words(r.action) + _purpose_words(r.purposes) for r in rules])
+
+
+def _join(items: list[str], conjunction: str = "and") -> str:
     if len(items) <= 1:
         return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    return ", ".join(items[:-1]) + f" {conjunction} " + items[-1]
