@@ -104,6 +104,14 @@ class RunSummary:
         self.seconds_writing += result.seconds_rendering
 
 
+#: The leading columns of features.parquet / .csv; ``target_*``, ``param_*``
+#: and ``engine_seed`` follow.
+BASE_COLUMNS = [
+    "record_id", "path", "age", "age_band", "sex", *FEATURE_UNITS, "qtc_ms",
+    "labels", "diagnostic_superclasses",
+]  # fmt: skip
+
+
 def _age_band(age: int) -> str:
     if age >= 90:
         return "90+"
@@ -269,7 +277,7 @@ def _splits(spec: CohortSpec, spec_path: Path) -> dict | None:
 
 
 def _table_bytes(rows: list[dict]) -> tuple[bytes, bytes]:
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows) if rows else pd.DataFrame(columns=BASE_COLUMNS)
     buffer = io.BytesIO()
     table.to_parquet(buffer, index=False)
     return buffer.getvalue(), table.to_csv(index=False).encode("utf-8")
