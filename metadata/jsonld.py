@@ -2,8 +2,10 @@
 
 Remote contexts are never fetched: :func:`offline_loader` serves the bundled
 contexts by their URLs and refuses every other URL, so a document that names
-an unknown remote context fails fast instead of reaching the network (see
-``docs/decisions`` for why). Our own output embeds its context inline.
+an unknown remote context fails fast instead of reaching the network. A
+fetched context can change or vanish and so silently change what a published
+record means, and fetching from a request path would let input make the
+service call out. Our own output embeds its context inline.
 """
 
 from __future__ import annotations
