@@ -402,13 +402,11 @@ def _ordered(stmt: Select, query: Query, dialect: str) -> Select:
                 "ts_rank(search_doc.tsv, websearch_to_tsquery('english', :rq)) DESC"
             ).bindparams(rq=query.q)
             return stmt.order_by(rank, _doc.c.id)
-        rank = (
-            select(_fts.c.rank)
-            .where(text("search_fts MATCH :rq").bindparams(rq=words))
-            .where(_fts.c.rowid == _doc.c.id)
-            .scalar_subquery()
+        # One FTS5 scan joined to the documents, ordered by its bm25 rank.
+        joined = stmt.join_from(_doc, _fts, _fts.c.rowid == _doc.c.id).where(
+            text("search_fts MATCH :rq").bindparams(rq=words)
         )
-        return stmt.order_by(rank, _doc.c.id)
+        return joined.order_by(_fts.c.rank, _doc.c.id)
     name, descending = SORTS[query.sort] or SORTS["modified"]
     if query.descending is not None:
         descending = query.descending
