@@ -1,0 +1,246 @@
+"""Latency and throughput of the catalog service on loopback, in one run.
+
+Builds a synthetic catalog of N datasets (``tests/support/catalog_data``),
+indexes it for search and SPARQL, serves the real application with uvicorn
+on 127.0.0.1 and measures, sequentially from one client:
+
+* p50 / p95 of the landing page, the JSON-LD of a dataset, ``package_search``;
+* p50 / p95 of typical harvester SPARQL queries through ``/sparql``, next to
+  the same queries on an rdflib in-memory graph (the baseline; it is loaded
+  with ``--baseline-n`` datasets only, because rdflib cannot hold the full
+  catalog in reasonable memory and time, so its figures flatter it);
+* records per second of a full OAI-PMH ``ListRecords`` harvest (oai_dc).
+
+Goals at 100,000 datasets on 2 cores: landing page and package_search p95
+<= 50 ms, SPARQL p95 <= 100 ms, OAI-PMH >= 2,000 records/s.
+
+    .venv/bin/python bench/catalog.py              # N = 100,000
+    .venv/bin/python bench/catalog.py --n 5000     # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import rdflib
+from lxml import etree
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from catalog import search  # noqa: E402
+from catalog.app import create_app  # noqa: E402
+from catalog.records import iter_dataset_records  # noqa: E402
+from catalog.settings import load_settings  # noqa: E402
+from catalog.triple_sync import dataset_ntriples, reindex  # noqa: E402
+from tests.support.catalog_data import populate  # noqa: E402
+from tests.support.server import free_port, live_server  # noqa: E402
+
+PREFIXES = """
+PREFIX dcat: <http://www.w3.org/ns/dcat#>
+PREFIX dct: <http://purl.org/dc/terms/>
+"""
+SPARQL_QUERIES = {
+    "recent releases": PREFIXES
+    + """SELECT ?r ?modified WHERE { ?r dct:isVersionOf ?d ; dct:modified ?modified }
+ORDER BY DESC(?modified) LIMIT 100""",
+    "datasets of a theme": PREFIXES
+    + """SELECT ?d ?title WHERE { ?d dcat:theme
+<http://publications.europa.eu/resource/authority/data-theme/TECH> ; dct:title ?title ;
+dcat:hasVersion ?r } LIMIT 100""",
+    "count by publisher": PREFIXES
+    + """SELECT ?p (COUNT(?d) AS ?n) WHERE { ?d a dcat:Dataset ; dct:publisher ?p }
+GROUP BY ?p""",
+    "one dataset's distributions": PREFIXES
+    + """SELECT ?dist ?url ?size WHERE { <{dataset}> dcat:hasVersion ?r .
+?r dcat:distribution ?dist . ?dist dcat:downloadURL ?url ; dcat:byteSize ?size }""",
+    "keyword filter": PREFIXES
+    + """SELECT ?d WHERE { ?d dcat:keyword ?k FILTER(CONTAINS(STR(?k), "hypertrophy")) }
+LIMIT 50""",
+}
+OAI = "{http://www.openarchives.org/OAI/2.0/}"
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return statistics.median(ordered), p95
+
+
+def timed_gets(client: httpx.Client, urls: list[str], headers=None) -> list[float]:
+    samples = []
+    for url in urls:
+        started = time.perf_counter()
+        response = client.get(url, headers=headers or {})
+        samples.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url} answered {response.status_code}")
+    return samples
+
+
+def report(name: str, samples: list[float], goal: float | None = None) -> None:
+    p50, p95 = percentiles(samples)
+    verdict = ""
+    if goal is not None:
+        met = "met" if p95 <= goal else "MISSED"
+        verdict = f"  goal p95 <= {goal:.0f} ms: {met}"
+    print(
+        f"{name:<34} p50 {p50:8.1f} ms  p95 {p95:8.1f} ms  (n={len(samples)}){verdict}"
+    )
+
+
+def build(n: int, home: Path):
+    settings = load_settings(
+        {
+            "CARDIOFAIR_HOME": str(home),
+            "CARDIOFAIR_BASE_URL": f"http://127.0.0.1:{PORT}",
+        }
+    )
+    started = time.perf_counter()
+    app = create_app(settings)
+    with app.state.sessions() as session:
+        populated = populate(session, settings, n, seed=11)
+        session.commit()
+        print(
+            f"catalog: {n} datasets, {populated.n_visible} releases "
+            f"in {time.perf_counter() - started:.0f} s"
+        )
+        started = time.perf_counter()
+        search.rebuild(session, settings.base_url)
+        session.commit()
+        print(f"search index built in {time.perf_counter() - started:.0f} s")
+        started = time.perf_counter()
+        reindex(session, settings, app.state.triples)
+        print(f"triple store built in {time.perf_counter() - started:.0f} s")
+    return app, settings, populated
+
+
+def baseline_graph(app, settings, n: int) -> rdflib.Graph:
+    graph = rdflib.Graph()
+    with app.state.sessions() as session:
+        for i, record in enumerate(iter_dataset_records(session, settings)):
+            if i >= n:
+                break
+            graph.parse(data=dataset_ntriples(record), format="nt")
+    return graph
+
+
+def bench_pages(client, populated, rng, samples: int) -> None:
+    slugs = rng.sample(populated.datasets, min(samples, len(populated.datasets)))
+    report(
+        "landing page",
+        timed_gets(client, [f"/dataset/{s}" for s in slugs], {"Accept": "text/html"}),
+        50,
+    )
+    report(
+        "dataset JSON-LD", timed_gets(client, [f"/dataset/{s}.jsonld" for s in slugs])
+    )
+    words = ["ecg", "hypertrophy", "block", "synthetic", "fibrillation"]
+    urls = [
+        f"/api/3/action/package_search?q={rng.choice(words)}&rows=20&start={rng.randrange(200)}"
+        for _ in range(samples)
+    ]
+    urls += [
+        f"/api/3/action/package_search?rows=100&start={100 * page}&sort=id+asc"
+        for page in range(samples // 4)
+    ]
+    report("package_search", timed_gets(client, urls), 50)
+
+
+def bench_sparql(client, settings, populated, baseline, rng, samples: int) -> None:
+    for name, query in SPARQL_QUERIES.items():
+        texts = [
+            query.replace(
+                "{dataset}",
+                f"{settings.base_url}/dataset/{rng.choice(populated.datasets)}",
+            )
+            for _ in range(samples)
+        ]
+        ours = []
+        for text in texts:
+            started = time.perf_counter()
+            response = client.get(
+                "/sparql",
+                params={"query": text},
+                headers={"Accept": "application/sparql-results+json"},
+            )
+            ours.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                raise RuntimeError(
+                    f"SPARQL {name}: {response.status_code} {response.text}"
+                )
+        report(f"SPARQL {name}", ours, 100)
+        theirs = []
+        for text in texts[: max(3, samples // 10)]:
+            started = time.perf_counter()
+            list(baseline.query(text))
+            theirs.append((time.perf_counter() - started) * 1000)
+        report("  rdflib baseline", theirs)
+
+
+def bench_oai(client) -> None:
+    params = {"verb": "ListRecords", "metadataPrefix": "oai_dc"}
+    records = pages = 0
+    started = time.perf_counter()
+    while True:
+        response = client.get("/oai", params=params)
+        document = etree.fromstring(response.content)
+        records += len(document.findall(f"{OAI}ListRecords/{OAI}record"))
+        pages += 1
+        token = document.find(f".//{OAI}resumptionToken")
+        if token is None or not token.text:
+            break
+        params = {"verb": "ListRecords", "resumptionToken": token.text}
+    seconds = time.perf_counter() - started
+    rate = records / seconds
+    verdict = "met" if rate >= 2000 else "MISSED"
+    print(
+        f"OAI-PMH ListRecords oai_dc: {records} records, {pages} pages in "
+        f"{seconds:.1f} s = {rate:,.0f} records/s  goal >= 2,000: {verdict}"
+    )
+
+
+PORT = free_port()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=100_000, help="datasets to generate")
+    parser.add_argument("--samples", type=int, default=200, help="requests per measure")
+    parser.add_argument(
+        "--baseline-n",
+        type=int,
+        default=5_000,
+        help="datasets loaded into the rdflib baseline graph",
+    )
+    args = parser.parse_args(argv)
+    rng = random.Random(3)
+    with tempfile.TemporaryDirectory(prefix="cardiofair-bench-") as tmp:
+        app, settings, populated = build(args.n, Path(tmp) / "home")
+        started = time.perf_counter()
+        baseline = baseline_graph(app, settings, min(args.baseline_n, args.n))
+        print(
+            f"rdflib baseline: {len(baseline)} triples "
+            f"({min(args.baseline_n, args.n)} datasets) loaded in "
+            f"{time.perf_counter() - started:.0f} s"
+        )
+        with (
+            live_server(app, PORT) as base,
+            httpx.Client(base_url=base, timeout=60) as client,
+        ):
+            client.get("/sparql", params={"query": "ASK {}"})  # start the workers
+            bench_pages(client, populated, rng, args.samples)
+            bench_sparql(client, settings, populated, baseline, rng, args.samples // 4)
+            bench_oai(client)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
