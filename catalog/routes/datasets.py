@@ -44,8 +44,12 @@ def offered_formats() -> list:
     return list(FORMATS)
 
 
-def _html(request: Request, slug: str, version: int | None) -> Response:
-    """The web page, rendered by :mod:`catalog.routes.pages`."""
+def _html(request: Request, slug: str, version: str | None) -> Response:
+    """The web page, rendered by :mod:`catalog.routes.pages`.
+
+    ``version`` is passed on as written: the pages answer an unknown dataset
+    or a malformed version with the HTML 404 page.
+    """
     from catalog.routes import pages
 
     settings = request.app.state.settings
@@ -53,9 +57,7 @@ def _html(request: Request, slug: str, version: int | None) -> Response:
         if version is None:
             response = pages.dataset_page(slug, request, session, settings)
         else:
-            response = pages.release_page(
-                slug, str(version), request, session, settings
-            )
+            response = pages.release_page(slug, version, request, session, settings)
     response.headers["Vary"] = "Accept"
     return response
 
@@ -123,14 +125,14 @@ def release(request: Request, slug: str, name: str) -> Response:
     """One release as HTML, RDF, DataCite XML or a citation; 410 if withdrawn."""
     number, suffix_format = split_suffix(name, offered_formats())
     label = f"v{number}"
-    if not (number.isdigit() and number[0] != "0" and len(number) < 10):
-        return _not_found(f"release '{slug}/v{name}'")
     try:
         fmt = _decide(request, suffix_format)
     except NotAcceptable as exc:
         return PlainTextResponse(exc.listing(), status_code=406)
     if fmt.key == "html":
-        return _html(request, slug, int(number))
+        return _html(request, slug, number)
+    if not (number.isdigit() and number[0] != "0" and len(number) < 10):
+        return _not_found(f"release '{slug}/v{name}'")
     with request.app.state.sessions() as session:
         record = dataset_record(session, slug, request.app.state.settings)
     found = record.release(int(number)) if record is not None else None
