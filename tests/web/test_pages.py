@@ -134,6 +134,9 @@ def test_a_withdrawn_release_is_a_tombstone_with_its_reason(site):
     [
         "/dataset/no-such-dataset",
         "/dataset/synthetic-ecg-000002/v99",
+        "/dataset/synthetic-ecg-000002/vlatest",
+        "/dataset/synthetic-ecg-000002/v01",
+        "/dataset/no-such-dataset/vlatest",
         "/dataset/synthetic-ecg-000002/v1/files/not-a-file.csv",
         "/organization/nobody",
         "/no/such/page",
