@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 from urllib.parse import quote
 
 from catalog.db.models import Dataset, Organization, Release, ReleaseState
+from catalog.records import THEME_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -199,18 +200,10 @@ def group_dict(name: str, theme: str, package_count: int | None = None) -> dict:
     return out
 
 
-_THEME_LABELS = {
-    "heal": "Health",
-    "tech": "Science and technology",
-    "educ": "Education, culture and sport",
-    "soci": "Population and society",
-    "gove": "Government and public sector",
-}
-
-
 def theme_label(theme: str) -> str:
+    """A theme's label for people (``HEAL`` -> Health), from the EU themes' labels."""
     name = theme_name(theme)
-    return _THEME_LABELS.get(name, name.replace("-", " ").capitalize())
+    return THEME_LABELS.get(name.upper(), name.replace("-", " ").capitalize())
 
 
 def package_dict(dataset: Dataset, base_url: str) -> dict:
