@@ -162,10 +162,12 @@ ApShapes make_ap_shapes(double sample_ms, double smoothing_ms, double plateau_le
   }
 
   // Repolarisation, relative to the 90 % point, faded in over the plateau.
+  // The grid starts early enough for the smoothing to fade out before it.
   const double rep_first = -plateau_lead_ms;
   const double rep_last = 80.0;
+  const double grid_first = rep_first - std::ceil(4.0 * smoothing_ms / kCoarseMs) * kCoarseMs;
   std::vector<double> rep;
-  for (double s = rep_first; s <= rep_last + 1e-9; s += kCoarseMs) {
+  for (double s = grid_first; s <= rep_last + 1e-9; s += kCoarseMs) {
     const double t = tr.t_up + apd + s;
     const double raw = 1.0 - sample(tr.v, t) / tr.peak;
     rep.push_back(smoothstep((s - rep_first) / (0.3 * plateau_lead_ms)) * raw);
@@ -175,7 +177,7 @@ ApShapes make_ap_shapes(double sample_ms, double smoothing_ms, double plateau_le
   ApShapes shapes;
   shapes.template_apd90_ms = apd;
   shapes.upstroke = resample(up, up_first, up_first, up_last, sample_ms);
-  shapes.repolarisation = resample(rep, rep_first, rep_first,
+  shapes.repolarisation = resample(rep, grid_first, grid_first,
                                    rep_last + 4.0 * smoothing_ms, sample_ms);
   return shapes;
 }

@@ -222,15 +222,16 @@ VentricularAnatomy build_ventricles(const PatientParameters& params) {
         const double q_rv_in = ellipsoid_q2(p, rv_centre, a_rv, b_rv, c_rv);
         const double q_rv_out =
             ellipsoid_q2(p, rv_centre, a_rv + w_rv, b_rv + w_rv, c_rv + w_rv);
-        double angle = std::atan2(p.y, -p.x) / kDeg;
-        if (angle < 0.0) angle += 360.0;
-        theta[v] = angle;
         if (q_lv_in < 1.0) {
           lv_cavity[v] = 1;
         } else if (q_lv_out <= 1.0) {
+          double angle = std::atan2(p.y, -p.x) / kDeg;
+          if (angle < 0.0) angle += 360.0;
+          theta[v] = angle;
           frac[v] = wall_fraction(q_lv_in, q_lv_out);
           height[v] = std::clamp(1.0 + p.z / (l_lv + w_lv), 0.0, 1.0);
-          if (in_territory(territory, angle, height[v]) && frac[v] <= transmurality) {
+          if (in_territory(territory, angle, height[v]) &&
+              frac[v] <= transmurality) {
             scar[v] = 1;
           } else {
             tissue[v] = 1;
@@ -240,6 +241,9 @@ VentricularAnatomy build_ventricles(const PatientParameters& params) {
         } else if (q_rv_out <= 1.0) {
           tissue[v] = 1;
           rv_wall[v] = 1;
+          double angle = std::atan2(p.y, -p.x) / kDeg;
+          if (angle < 0.0) angle += 360.0;
+          theta[v] = angle;
           frac[v] = wall_fraction(q_rv_in, q_rv_out);
           height[v] = std::clamp(1.0 + p.z / (c_rv + w_rv), 0.0, 1.0);
         }
@@ -299,10 +303,11 @@ VentricularAnatomy build_ventricles(const PatientParameters& params) {
 }
 
 AtrialAnatomy build_atria(const PatientParameters& params) {
-  const double h = params[Param::grid_spacing_mm];
   const double r_ra = params[Param::ra_radius_mm];
   const double r_la = params[Param::la_radius_mm];
   const double w = params[Param::atrial_wall_mm];
+  // At least two voxels across the thin atrial wall keep the shell connected.
+  const double h = std::min(params[Param::grid_spacing_mm], 0.5 * w);
   const Vec3 ra{-18.0, -6.0, 0.75 * r_ra + 4.0};
   const Vec3 la{14.0, -6.0, 0.75 * r_la + 4.0};
   const double floor_z = 3.0;  // valve plane: atria and ventricles do not touch

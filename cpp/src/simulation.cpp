@@ -333,6 +333,11 @@ HeartModel build_heart(const PatientParameters& params, std::uint64_t seed) {
   model.atrial_activation_ms = solve_eikonal(a.grid, atrial, {{a.sinus_node, 0.0}});
   model.av_node_arrival_ms =
       model.atrial_activation_ms[static_cast<std::size_t>(a.av_node)];
+  if (!std::isfinite(model.av_node_arrival_ms)) {
+    throw std::invalid_argument(
+        "the sinus impulse cannot reach the AV node: the atrial wall is not "
+        "connected at this grid spacing");
+  }
   if (params.flag(Param::atrial_fibrillation)) {
     RandomStream rng(seed, Stream::fibrillation);
     for (int k = 0; k < kFibrillationMaps; ++k) {

@@ -75,6 +75,8 @@ struct HeartPose {
 constexpr std::size_t kElectrodeCount = 9;  // RA, LA, LL, V1..V6
 
 VentricularAnatomy build_ventricles(const PatientParameters& params);
+// The atrial grid is finer than grid_spacing_mm when needed to resolve the wall
+// with two voxels.
 AtrialAnatomy build_atria(const PatientParameters& params);
 HeartPose heart_pose(const PatientParameters& params);
 // Electrode sites in body coordinates, with seeded jitter.
