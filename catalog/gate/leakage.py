@@ -126,6 +126,11 @@ _TEXT_RULES = (
         "remove the person's name; describe the cohort, not a patient",
     ),
     (
+        _CALLED_NAME,
+        "identifier.person-name",
+        "remove the person's name; describe the cohort, not a patient",
+    ),
+    (
         _RECORD_NUMBER,
         "identifier.record-number",
         "remove record, patient and accession numbers",
