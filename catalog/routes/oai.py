@@ -199,7 +199,8 @@ def list_request(args: dict[str, str]) -> ListRequest:
         until, granularity = parse_datestamp(args["until"], "until")
         granularities.add(granularity)
         step = timedelta(days=1) if granularity == "day" else timedelta(seconds=1)
-        end = until + step
+        # The last representable day has no end to exclude: leave it open.
+        end = until + step if until < datetime.max.replace(tzinfo=UTC) - step else None
     if len(granularities) > 1:
         raise OaiError("badArgument", "'from' and 'until' have different granularities")
     if start and end and start >= end:
@@ -223,13 +224,13 @@ def _from_token(token: str) -> ListRequest:
             total=int(state["n"]),
             after=(datetime.fromisoformat(state["d"]), str(state["i"])),
         )
+        if request.set_spec is not None:
+            _check_set_spec(request.set_spec, "badResumptionToken")
     except (ValueError, KeyError, TypeError, binascii.Error, OaiError):
         raise OaiError(
             "badResumptionToken",
             "the resumptionToken is not one this repository issued",
         ) from None
-    if request.set_spec is not None:
-        _check_set_spec(request.set_spec, "badResumptionToken")
     return request
 
 
@@ -300,10 +301,19 @@ def _items(
 # XML ---------------------------------------------------------------------
 
 
+# Characters XML 1.0 cannot carry; an argument may hold them.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` with every character XML cannot carry replaced by U+FFFD."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def _e(parent, name: str, text: str | None = None, **attrs):
     element = etree.SubElement(parent, f"{{{OAI_NS}}}{name}", attrs)
     if text is not None:
-        element.text = text
+        element.text = xml_text(text)
     return element
 
 
@@ -314,7 +324,7 @@ def _envelope(base: str, args: dict[str, str], echo: bool):
     request = _e(root, "request", base)
     if echo:
         for key, value in args.items():
-            request.set(key, value)
+            request.set(key, xml_text(value))
     return root
 
 
