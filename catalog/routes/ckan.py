@@ -109,16 +109,22 @@ async def _params(request: Request) -> dict:
     return params
 
 
+#: Largest offset or limit accepted: databases keep them in 64 bits at most.
+MAX_INT = 2**31 - 1
+
+
 def _int(params: dict, name: str, default: int, lo: int = 0) -> int:
     raw = params.get(name)
     if raw is None or raw == "":
         return default
     try:
         value = int(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise invalid(name, "Invalid integer") from None
     if value < lo:
         raise invalid(name, f"Must be a natural number of at least {lo}")
+    if value > MAX_INT:
+        raise invalid(name, f"Must be at most {MAX_INT}")
     return value
 
 
@@ -232,7 +238,10 @@ def _moment(raw: str) -> datetime | None:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise bad_search(f"{raw!r} is outside the years 1 to 9999 in UTC") from None
 
 
 _SORT_KEYS = {
