@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -28,6 +29,7 @@ from tests.releases.support import (
     write_splits,
 )
 from tests.support.catalog_data import Populated, populate
+from tests.support.server import live_server
 
 N_DATASETS = 30
 RESTRICTED_SLUG = "restricted-source-ecgs"
@@ -125,3 +127,10 @@ def catalog(tmp_path_factory):
     built.app.state.sparql.close()
     built.app.state.triples.close()
     built.app.state.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def client(catalog):
+    """An HTTP client of the catalog served on a loopback port."""
+    with live_server(catalog.app) as base, httpx.Client(base_url=base) as http:
+        yield http
