@@ -68,7 +68,7 @@ class Finding:
 _MONTHS = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _DATE = re.compile(
     r"\b\d{4}-\d{1,2}-\d{1,2}(?:[T ][0-9:.]+Z?)?\b"
-    r"|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b"
+    r"|(?<![\d.])\d{1,2}[/.]\d{1,2}[/.]\d{2,4}(?![.\d])"
     rf"|\b\d{{1,2}}[- ]{_MONTHS}[- ,]*\d{{2,4}}\b"
     rf"|\b{_MONTHS} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}\b",
     re.IGNORECASE,
@@ -100,7 +100,7 @@ _ADDRESS = re.compile(
 _SMALL_AREA = re.compile(
     r"\b(?:zip|zip code|postcode|postal code|plz)\s*:?\s*[A-Z0-9]{3,}(?:[ -]\d+)?"
     r"|\b[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}\b"
-    r"|\b-?\d{1,3}\.\d{3,},\s*-?\d{1,3}\.\d{3,}\b",
+    r"|\b(?:lat(?:itude)?|lon(?:gitude)?|coordinates?|geo)\W{0,3}-?\d{1,3}\.\d{3,}",
     re.IGNORECASE,
 )
 _OLD_AGE = re.compile(
@@ -109,7 +109,7 @@ _OLD_AGE = re.compile(
     re.IGNORECASE,
 )
 _COUNTED = re.compile(
-    r"\b(?:n\s*=\s*(\d+)|(\d+)\s+(?:patients|subjects|cases|records|individuals"
+    r"\b(?:n\s*=\s*(\d+)|(?<![\d,.])(\d+)\s+(?:patients|subjects|cases|records|individuals"
     r"|people|persons|women|men|participants|deaths|volunteers))\b",
     re.IGNORECASE,
 )

@@ -1,11 +1,13 @@
 """Nearest synthetic neighbours under anonymeter's mixed-type distance.
 
-anonymeter 1.1.0 finds neighbours one query at a time (a numba loop and a
-full sort per query). The distance here is the same, computed the same way
-(numeric columns divided by their range over both tables and summed as
-absolute differences in column order, then one per differing category), but
-for blocks of queries at once with NumPy, and keeping only the closest
-candidate. Ties go to the lowest candidate index.
+anonymeter 1.1.0 finds neighbours one query at a time: a numba loop fills
+all distances, then sorts them, and joblib dispatches each query as its own
+task. The distance here is the same, computed in the same order (numeric
+columns divided by their range over both tables, absolute differences summed
+column by column, then one per differing category), so the distances are
+equal to the last bit; but only the closest candidate is kept while
+scanning, and blocks of queries share threads. Ties go to the lowest
+candidate index.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 log = logging.getLogger(__name__)
 
-#: Queries per block; a block holds ``BLOCK x n_candidates`` float64 values.
+#: Queries per block handed to one thread.
 BLOCK = 256
 
 
@@ -87,10 +90,11 @@ def nearest(
     starts = range(0, len(queries), BLOCK)
 
     def block(start: int) -> tuple[np.ndarray, np.ndarray]:
-        stop = start + BLOCK
-        dist = _block_distance(q_num[start:stop], c_num, q_cat[start:stop], c_cat)
-        best = np.argmin(dist, axis=1)
-        return best, dist[np.arange(len(best)), best]
+        stop = min(start + BLOCK, len(queries))
+        best = np.empty(stop - start, dtype=np.int64)
+        best_dist = np.empty(stop - start)
+        _closest(q_num[start:stop], c_num, q_cat[start:stop], c_cat, best, best_dist)
+        return best, best_dist
 
     if n_threads > 1 and len(starts) > 1:
         with ThreadPoolExecutor(max_workers=n_threads) as pool:
@@ -103,15 +107,20 @@ def nearest(
     return index, np.concatenate([p[1] for p in parts])
 
 
-def _block_distance(
-    q_num: np.ndarray, c_num: np.ndarray, q_cat: np.ndarray, c_cat: np.ndarray
-) -> np.ndarray:
-    """Distances of a block of queries to every candidate, shape (b, n)."""
-    dist = np.zeros((len(q_num), len(c_num)))
-    for j in range(q_num.shape[1]):
-        step = np.abs(q_num[:, j, None] - c_num[None, :, j])
-        step[np.isnan(step)] = 1.0
-        dist += step
-    for j in range(q_cat.shape[1]):
-        dist += q_cat[:, j, None] != c_cat[None, :, j]
-    return dist
+@njit(nogil=True, cache=False)
+def _closest(q_num, c_num, q_cat, c_cat, best, best_dist):  # pragma: no cover
+    """Fill ``best`` and ``best_dist`` for each query row (compiled)."""
+    n_num, n_cat = q_num.shape[1], q_cat.shape[1]
+    for i in range(q_num.shape[0]):
+        lowest, where = np.inf, 0
+        for j in range(c_num.shape[0]):
+            d = 0.0
+            for k in range(n_num):
+                step = abs(q_num[i, k] - c_num[j, k])
+                d += 1.0 if np.isnan(step) else step
+            for k in range(n_cat):
+                if q_cat[i, k] != c_cat[j, k]:
+                    d += 1.0
+            if d < lowest:
+                lowest, where = d, j
+        best[i], best_dist[i] = where, lowest

@@ -74,6 +74,7 @@ def test_a_header_describing_signals_only_is_clean(tmp_path):
         ("MRN: 00482913", "identifier.record-number"),
         ("lives at 12 Elm Grove Road", "identifier.address"),
         ("postcode SW1A 1AA", "quasi.small-area"),
+        ("recorded at lat 52.52001, lon 13.40495", "quasi.small-area"),
         ("admitted on 2021-03-14", "quasi.exact-date"),
         ("admission 29-Sep-90", "quasi.exact-date"),
         ("seen on March 14, 2021", "quasi.exact-date"),
@@ -93,6 +94,8 @@ def test_text_rules_fire_on_planted_identifiers(text, rule):
         "Recorded between 2019 and 2023 in 1,500 adults.",
         "12 leads at 500 Hz, 10 s per record, 1000-2000 samples",
         "11 patients or more per cell",
+        "waveforms of SOP class 1.2.840.10008.5.1.4.1.1.9.1.1",
+        "AUC 0.912 and 0.874 on 1,003 patients",
     ],
 )
 def test_ordinary_descriptions_raise_nothing(text):

@@ -10,7 +10,7 @@ from anonymeter.evaluators.inference_evaluator import evaluate_inference_guesses
 from anonymeter.neighbors.mixed_types_kneighbors import MixedTypeKNeighbors
 
 from catalog.gate import privacy
-from catalog.gate.neighbors import nearest
+from catalog.gate.neighbors import encode, nearest
 from catalog.gate.tables import harmonise
 from tests.gate.cohort import cohort
 
@@ -35,6 +35,29 @@ def test_the_vectorised_neighbours_equal_anonymeters_on_continuous_data():
     np.testing.assert_array_equal(
         index, expected.kneighbors(queries, return_distance=False)[:, 0]
     )
+
+
+def _reference(queries, candidates, numeric, categorical):
+    """All distances with NumPy, summed column by column like anonymeter."""
+    q_num, c_num, q_cat, c_cat = encode(queries, candidates, numeric, categorical)
+    dist = np.zeros((len(q_num), len(c_num)))
+    for j in range(q_num.shape[1]):
+        step = np.abs(q_num[:, j, None] - c_num[None, :, j])
+        dist += np.where(np.isnan(step), 1.0, step)
+    for j in range(q_cat.shape[1]):
+        dist += q_cat[:, j, None] != c_cat[None, :, j]
+    return dist
+
+
+def test_the_compiled_search_equals_a_numpy_reference_to_the_last_bit(small):
+    ori, _, syn, numeric = small
+    categorical = [c for c in ori.columns if c not in numeric]
+    syn = syn.copy()
+    syn.loc[::7, "qt_ms"] = np.nan
+    index, distance = nearest(ori, syn, numeric, categorical, n_threads=2)
+    dist = _reference(ori, syn, numeric, categorical)
+    np.testing.assert_array_equal(index, np.argmin(dist, axis=1))
+    np.testing.assert_array_equal(distance, dist.min(axis=1))
 
 
 def test_ties_go_to_the_lowest_candidate_and_missing_values_count_one():
