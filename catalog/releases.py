@@ -1018,12 +1018,18 @@ def _gate_inputs(
 
 
 _SPLIT_KEYS = {"real": "real_train", "control": "control"}
+_RUN_SPLIT_KEYS = {"real": "train", "control": "control"}
 
 
 def _split_path(settings, role, given, manifest, inputs_root) -> Path:
     key = _SPLIT_KEYS[role]
     if given is None:
         given = manifest.get(key) or (manifest.get("source") or {}).get(key)
+    if given is None:
+        # A simulation run's manifest records the splits its cohort was
+        # fitted on as {"splits": {"train": {"path": ...}, "control": ...}}.
+        split = (manifest.get("splits") or {}).get(_RUN_SPLIT_KEYS[role]) or {}
+        given = split.get("path") if isinstance(split, dict) else None
     if not given or not isinstance(given, str | os.PathLike):
         raise InvalidRequest(
             f"the gate needs the source's {role} split: pass it explicitly "
@@ -1092,17 +1098,76 @@ def default_gate(inputs: GateInputs) -> GateVerdict:
             "the release gate (catalog.gate.run_gate) is not available in this "
             "installation; nothing can be gated or published"
         ) from None
-    report = run_gate(
+    real, control, synthetic, dropped = comparable_columns(
         read_table(inputs.real, "real"),
         read_table(inputs.control, "control"),
         read_table(inputs.synthetic, "synthetic"),
+    )
+    report = run_gate(
+        real,
+        control,
+        synthetic,
         metadata=inputs.metadata,
         files_dir=inputs.files_dir,
         secrets=inputs.secrets,
         thresholds=_gate_thresholds(inputs.thresholds),
         seed=inputs.seed,
     )
-    return GateVerdict(passed=bool(report.passed), report=report.to_dict())
+    body = report.to_dict()
+    body["columns_not_compared"] = dropped
+    return GateVerdict(passed=bool(report.passed), report=body)
+
+
+# Row identifiers and bookkeeping that describe no patient: never compared.
+ROW_KEYS = frozenset(
+    {"record_id", "patient_id", "path", "source_format", "interval_source"}
+)
+# Columns a simulation run adds about the engine, not about the patient.
+ENGINE_PREFIXES = ("target_", "param_", "engine_")
+
+
+def comparable_columns(real, control, synthetic):
+    """Keep the feature columns the three tables share, in the real order.
+
+    A source's feature table and a simulation run's differ in bookkeeping
+    (pseudonymous ids, file paths, engine parameters); the gate compares
+    only what describes a patient in both.
+
+    Returns
+    -------
+    real, control, synthetic : pandas.DataFrame
+        The tables restricted to the shared feature columns.
+    dropped : dict
+        ``{"real": [...], "synthetic": [...]}``, the columns left out.
+
+    Raises
+    ------
+    InvalidRequest
+        If fewer than two feature columns are shared.
+    """
+
+    def features(table):
+        return [
+            c
+            for c in table.columns
+            if c not in ROW_KEYS and not str(c).startswith(ENGINE_PREFIXES)
+        ]
+
+    shared = [
+        c
+        for c in features(real)
+        if c in set(features(control)) and c in set(features(synthetic))
+    ]
+    if len(shared) < 2:
+        raise InvalidRequest(
+            "the real, control and synthetic tables share fewer than two feature "
+            f"columns ({shared}); expected the columns of the source's feature table"
+        )
+    dropped = {
+        "real": sorted(set(real.columns) - set(shared)),
+        "synthetic": sorted(set(synthetic.columns) - set(shared)),
+    }
+    return real[shared], control[shared], synthetic[shared], dropped
 
 
 def _gate_thresholds(values: dict[str, Any]):

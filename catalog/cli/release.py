@@ -137,8 +137,8 @@ def gate_release(args: argparse.Namespace) -> int:
             settings,
             actor,
             args.release,
-            real=args.real,
-            control=args.control,
+            real=args.real.absolute() if args.real else None,
+            control=args.control.absolute() if args.control else None,
             secrets=args.secret,
         )
         reasons = report.report.get("blocked_by") or []
