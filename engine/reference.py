@@ -311,8 +311,8 @@ def electrode_weights(grid: Grid, pose, sites, gains) -> np.ndarray:
 # ---------------------------------------------------------------- eikonal
 
 
-def _solve_face(n, b, t, h):
-    quad, lin, cst = 0.0, 0.0, -h * h
+def _solve_face(n, b, t):
+    quad, lin, cst = 0.0, 0.0, -1.0
     for i in range(n):
         for j in range(n):
             quad += b[i][j]
@@ -324,9 +324,12 @@ def _solve_face(n, b, t, h):
     time = (lin + math.sqrt(disc)) / quad
     if any(time < t[i] for i in range(n)):
         return math.inf
-    a = [(time - t[i]) / h for i in range(n)]
+    a = [time - t[i] for i in range(n)]
     for i in range(n):
-        if sum(b[i][j] * a[j] for j in range(n)) < -1e-12:
+        flow = 0.0
+        for j in range(n):
+            flow += b[i][j] * a[j]
+        if flow < -1e-12:
             return math.inf
     return time
 
@@ -338,41 +341,126 @@ def _tensors(fibre, v_fibre, v_transverse):
         fibre.tolist(), v_fibre.tolist(), v_transverse.tolist(), strict=True
     ):
         vf2, vt2 = vf * vf, vt * vt
-        dinv = [[f[i] * f[j] * (1.0 / vf2 - 1.0 / vt2) + (i == j) / vt2
+        dinv = [[f[i] * f[j] * (1.0 / vf2 - 1.0 / vt2) + (1.0 if i == j else 0.0) / vt2
                  for j in range(3)] for i in range(3)]  # fmt: skip
-        metric = [[f[i] * f[j] * (vf2 - vt2) + (i == j) * vt2
+        metric = [[f[i] * f[j] * (vf2 - vt2) + (1.0 if i == j else 0.0) * vt2
                    for j in range(3)] for i in range(3)]  # fmt: skip
         out.append((dinv, metric))
     return out
 
 
-def _local_update(nb, times, tensor, h):
-    axes, t_axis, sign = [], [], []
-    for axis in range(3):
-        lo, hi = nb[2 * axis], nb[2 * axis + 1]
-        t_lo = times[lo] if lo >= 0 else math.inf
-        t_hi = times[hi] if hi >= 0 else math.inf
-        if t_lo == math.inf and t_hi == math.inf:
+_PERMUTATIONS = ((0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0))
+_AXIS_SLOT = (1, 3, 9)
+
+
+def neighbourhood(grid: Grid) -> np.ndarray:
+    """(n, 27) node at offset slot (dx+1) + 3 (dy+1) + 9 (dz+1), or -1."""
+    nb = grid.neighbours
+    n = len(nb)
+    table = np.full((n, 27), -1, dtype=np.int64)
+    for slot in range(27):
+        if slot == 13:
             continue
-        axes.append(axis)
-        t_axis.append(t_lo if t_lo <= t_hi else t_hi)
-        sign.append(1.0 if t_lo <= t_hi else -1.0)
-    dinv, metric = tensor
-    best = math.inf
-    for mask in range(1, 1 << len(axes)):
-        pick = [s for s in range(len(axes)) if mask & (1 << s)]
-        t = [t_axis[s] for s in pick]
-        if len(pick) == 1:
-            b = [[1.0 / dinv[axes[pick[0]]][axes[pick[0]]]]]
-        elif len(pick) == 2:
-            p, q = axes[pick[0]], axes[pick[1]]
-            det = dinv[p][p] * dinv[q][q] - dinv[p][q] * dinv[p][q]
-            off = -dinv[p][q] / det * sign[pick[0]] * sign[pick[1]]
-            b = [[dinv[q][q] / det, off], [off, dinv[p][p] / det]]
-        else:
-            b = [[metric[axes[i]][axes[j]] * sign[i] * sign[j] for j in range(3)]
-                 for i in range(3)]  # fmt: skip
-        best = min(best, _solve_face(len(pick), b, t, h))
+        offset = (slot % 3 - 1, (slot // 3) % 3 - 1, slot // 9 - 1)
+        found = np.full(n, -1, dtype=np.int64)
+        for order in _PERMUTATIONS:
+            node = np.arange(n)
+            for axis in order:
+                if offset[axis] != 0:
+                    column = 2 * axis + (1 if offset[axis] > 0 else 0)
+                    node = np.where(node >= 0, nb[np.maximum(node, 0), column], -1)
+            found = np.where(found < 0, node, found)
+        table[:, slot] = found
+    return table
+
+
+def _triangle_inverse(q):
+    c00 = q[1][1] * q[2][2] - q[1][2] * q[2][1]
+    c01 = q[1][2] * q[2][0] - q[1][0] * q[2][2]
+    c02 = q[1][0] * q[2][1] - q[1][1] * q[2][0]
+    det = q[0][0] * c00 + q[0][1] * c01 + q[0][2] * c02
+    return [
+        [c00 / det, (q[0][2] * q[2][1] - q[0][1] * q[2][2]) / det,
+         (q[0][1] * q[1][2] - q[0][2] * q[1][1]) / det],
+        [c01 / det, (q[0][0] * q[2][2] - q[0][2] * q[2][0]) / det,
+         (q[0][2] * q[1][0] - q[0][0] * q[1][2]) / det],
+        [c02 / det, (q[0][1] * q[2][0] - q[0][0] * q[2][1]) / det,
+         (q[0][0] * q[1][1] - q[0][1] * q[1][0]) / det],
+    ]  # fmt: skip
+
+
+def _local_update(around, times, tensor, h):
+    """The engine's local update: upwind octant, vertices, one tetrahedron."""
+    inf = math.inf
+
+    def time_of(node):
+        return times[node] if node >= 0 else inf
+
+    offset, sign, known = [0, 0, 0], [0.0, 0.0, 0.0], False
+    for axis in range(3):
+        t_lo = time_of(around[13 - _AXIS_SLOT[axis]])
+        t_hi = time_of(around[13 + _AXIS_SLOT[axis]])
+        offset[axis] = -1 if t_lo <= t_hi else 1
+        sign[axis] = float(offset[axis])
+        known = known or t_lo != inf or t_hi != inf
+    if not known:
+        return inf
+    t_vertex = [inf] * 8
+    for mask in range(1, 8):
+        slot = 13
+        for axis in range(3):
+            if mask & (1 << axis):
+                slot += offset[axis] * _AXIS_SLOT[axis]
+        t_vertex[mask] = time_of(around[slot])
+
+    d, metric = tensor
+    rows = [[0.0, 0.0, 0.0] for _ in range(8)]
+    for u in range(1, 8):
+        for a in range(3):
+            if u & (1 << a):
+                for c in range(3):
+                    rows[u][c] += sign[a] * sign[c] * d[a][c] * h * h
+
+    def gram(u, v):
+        total = 0.0
+        for c in range(3):
+            if v & (1 << c):
+                total += rows[u][c]
+        return total
+
+    best = inf
+    for v in range(1, 8):
+        if t_vertex[v] != inf:
+            best = min(best, t_vertex[v] + math.sqrt(gram(v, v)))
+    g = [
+        0.0 if t_vertex[1 << a] == inf else -sign[a] * (best - t_vertex[1 << a]) / h
+        for a in range(3)
+    ]
+    w = [
+        -sign[a] * (metric[a][0] * g[0] + metric[a][1] * g[1] + metric[a][2] * g[2])
+        for a in range(3)
+    ]
+    order = [0, 1, 2]
+    for i in range(2):
+        for j in range(2 - i):
+            if w[order[j]] < w[order[j + 1]]:
+                order[j], order[j + 1] = order[j + 1], order[j]
+    chain = (1 << order[0], (1 << order[0]) | (1 << order[1]), 7)
+
+    triangle_done = False
+    if all(t_vertex[c] != inf for c in chain):
+        b = _triangle_inverse([[gram(u, v) for v in chain] for u in chain])
+        candidate = _solve_face(3, b, [t_vertex[c] for c in chain])
+        best = min(best, candidate)
+        triangle_done = candidate != inf
+    if not triangle_done:
+        for u, v in ((chain[0], chain[1]), (chain[0], chain[2]), (chain[1], chain[2])):
+            if t_vertex[u] == inf or t_vertex[v] == inf:
+                continue
+            guu, gvv, guv = gram(u, u), gram(v, v), gram(u, v)
+            det = guu * gvv - guv * guv
+            b = [[gvv / det, -guv / det], [-guv / det, guu / det]]
+            best = min(best, _solve_face(2, b, [t_vertex[u], t_vertex[v]]))
     return best
 
 
@@ -394,6 +482,7 @@ def solve_eikonal(grid: Grid, fibre, v_fibre, v_transverse, sources) -> np.ndarr
     """
     n, h = len(grid.position), grid.spacing_mm
     tensors = _tensors(np.asarray(fibre), np.asarray(v_fibre), np.asarray(v_transverse))
+    table = neighbourhood(grid).tolist()
     neighbours = grid.neighbours.tolist()
     times = [math.inf] * n
     fixed = [False] * n
@@ -406,10 +495,16 @@ def solve_eikonal(grid: Grid, fibre, v_fibre, v_transverse, sources) -> np.ndarr
         time, node = heapq.heappop(heap)
         if time > times[node]:
             continue
+        if not fixed[node]:
+            again = _local_update(table[node], times, tensors[node], h)
+            if again < times[node] - 1e-9:
+                times[node] = again
+                heapq.heappush(heap, (again, node))
+                continue
         for other in neighbours[node]:
             if other < 0 or fixed[other] or times[other] <= time:
                 continue
-            update = _local_update(neighbours[other], times, tensors[other], h)
+            update = _local_update(table[other], times, tensors[other], h)
             if update < times[other] - 1e-9:
                 times[other] = update
                 heapq.heappush(heap, (update, other))

@@ -110,7 +110,7 @@ const std::array<ParameterSpec, kParameterCount> kTable = {{
      "ectopic site: 0 right-ventricular outflow, 1 left-ventricular free wall"},
     {"torso_gain", "1", 20.0, 1.0, 100.0, 1.5, false,
      "scale of all electrode potentials (conductivity ratio, torso effects)"},
-    {"limb_lead_gain", "1", 5.0, 1.0, 20.0, 0.0, false,
+    {"limb_lead_gain", "1", 10.0, 1.0, 30.0, 0.0, false,
      "extra scale of limb electrodes (stands in for the torso boundary)"},
     {"noise_baseline_mv", "mV", 0.0, 0.0, 2.0, 0.0, false,
      "amplitude of baseline wander"},

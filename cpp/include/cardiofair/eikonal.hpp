@@ -1,9 +1,13 @@
 #pragma once
 // Anisotropic eikonal activation: sqrt(grad T . M grad T) = 1 with
-// M = v_f^2 f f^T + v_t^2 (I - f f^T), solved on the 6-neighbour grid with a
-// Godunov upwind update (one neighbour per axis) and the exact local solution on
-// every face of the upwind octant, ordered by a heap that re-opens improved
-// nodes until no node improves.
+// M = v_f^2 f f^T + v_t^2 (I - f f^T). The local update is the exact
+// (Hopf-Lax) solution on the vertices of the upwind octant (axis, face- and
+// body-diagonal neighbours) and on the Freudenthal tetrahedron of that octant
+// holding the characteristic estimated from the axis differences (its
+// triangle, or its edges when the triangle's solution is not upwind), so
+// oblique fibres are resolved. Nodes are ordered by a heap; a node is
+// recomputed from all its vertices when it leaves the heap and re-queued if
+// that improves it, then updates its 6 axis neighbours, until none improves.
 
 #include <utility>
 #include <vector>
