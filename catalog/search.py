@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,11 +25,13 @@ from datetime import datetime
 
 from sqlalchemy import (
     Select,
+    Text,
+    cast,
     column,
     delete,
+    exists,
     func,
     insert,
-    literal_column,
     select,
     table,
     text,
@@ -173,6 +176,9 @@ def rebuild(session: Session, base_url: str, batch: int = 500) -> int:
                 count += 1
         session.expunge_all()
     _bump(session)
+    if session.get_bind().dialect.name == "postgresql":
+        # Fresh statistics let the planner read pages in index order.
+        session.execute(text("ANALYZE search_doc, search_facet"))
     log.info("search index rebuilt: %d datasets", count)
     return count
 
@@ -344,6 +350,10 @@ _facet = SearchFacet.__table__
 _fts = table("search_fts", column("rowid"), column("rank"))
 _WORD = re.compile(r"\w+", re.UNICODE)
 
+#: Offsets beyond this are treated as this: no index holds that many datasets,
+#: and PostgreSQL refuses an OFFSET past a 64-bit integer.
+MAX_START = 1_000_000_000
+
 
 def fts_match(q: str) -> str | None:
     """User text as a safe FTS5 query: every word, the last one as a prefix."""
@@ -355,26 +365,40 @@ def fts_match(q: str) -> str | None:
     return " ".join(quoted)
 
 
-def _conditions(query: Query, dialect: str) -> list:
-    where = []
+def _text_condition(query: Query, dialect: str):
     words = fts_match(query.q)
-    if words is not None and dialect == "postgresql":
-        where.append(
-            text("search_doc.tsv @@ websearch_to_tsquery('english', :q)").bindparams(
-                q=query.q
-            )
+    if words is None:
+        return None
+    if dialect == "postgresql":
+        return text("search_doc.tsv @@ websearch_to_tsquery('english', :q)").bindparams(
+            q=query.q
         )
-    elif words is not None:
-        matched = (
-            select(literal_column("rowid"))
-            .select_from(table("search_fts"))
-            .where(text("search_fts MATCH :q").bindparams(q=words))
-        )
-        where.append(_doc.c.id.in_(matched))
+    return _doc.c.id.in_(_fts_matches(words).with_only_columns(_fts.c.rowid))
+
+
+def _fts_matches(words: str) -> Select:
+    return select(_fts.c.rowid, _fts.c.rank).where(
+        text("search_fts MATCH :q").bindparams(q=words)
+    )
+
+
+def _filters(query: Query, broad: frozenset[str] = frozenset()) -> list:
+    """The conditions other than the text: facet values and the change dates.
+
+    A facet filter named in ``broad`` matches many datasets: it is checked
+    dataset by dataset (a correlated EXISTS), so that a page read in index
+    order stops after its last row. Other filters are a set of ids read first,
+    which suits a filter that matches few. Exclusions are always checked one
+    by one.
+    """
+    where = []
     for name, values in query.include:
-        where.append(_doc.c.id.in_(_having(name, values)))
+        if name in broad:
+            where.append(exists(_having(name, values, correlated=True)))
+        else:
+            where.append(_doc.c.id.in_(_having(name, values)))
     for name, values in query.exclude:
-        where.append(_doc.c.id.not_in(_having(name, values)))
+        where.append(~exists(_having(name, values, correlated=True)))
     if query.modified_since is not None:
         where.append(_doc.c.metadata_modified >= naive_utc(query.modified_since))
     if query.modified_until is not None:
@@ -382,36 +406,172 @@ def _conditions(query: Query, dialect: str) -> list:
     return where
 
 
-def _having(name: str, values: tuple[str, ...]) -> Select:
+def _conditions(query: Query, dialect: str, broad=frozenset()) -> list:
+    matched = _text_condition(query, dialect)
+    return ([] if matched is None else [matched]) + _filters(query, broad)
+
+
+def _having(name: str, values: tuple[str, ...], correlated: bool = False) -> Select:
     if name not in FACETS:
         raise SearchError(f"unknown facet {name!r}; expected one of {list(FACETS)}")
-    return select(_facet.c.doc_id).where(
+    stmt = select(_facet.c.doc_id).where(
         _facet.c.facet == name, _facet.c.value.in_(values)
     )
+    return stmt.where(_facet.c.doc_id == _doc.c.id) if correlated else stmt
 
 
-def _ordered(stmt: Select, query: Query, dialect: str) -> Select:
+#: A facet filter matching at least this share of the index counts as broad.
+BROAD_SHARE = 0.05
+
+
+def _broad_facets(session: Session, state: tuple, query: Query) -> frozenset[str]:
+    """Facets of ``query.include`` whose values match many datasets."""
+    total = _count(session, state, Query(), [])
+    broad = set()
+    for name, values in query.include:
+        counts = dict(_facet_counts(session, state, Query(), name, 100_000, []))
+        if sum(counts.get(v, 0) for v in values) >= BROAD_SHARE * total:
+            broad.add(name)
+    return frozenset(broad)
+
+
+def _check_sort(query: Query) -> None:
     if query.sort not in SORTS:
         raise SearchError(
             f"unknown sort {query.sort!r}; expected one of {sorted(SORTS)}"
         )
-    words = fts_match(query.q)
-    if query.sort == "relevance" and words is not None:
-        if dialect == "postgresql":
-            rank = text(
-                "ts_rank(search_doc.tsv, websearch_to_tsquery('english', :rq)) DESC"
-            ).bindparams(rq=query.q)
-            return stmt.order_by(rank, _doc.c.id)
-        # One FTS5 scan joined to the documents, ordered by its bm25 rank.
-        joined = stmt.join_from(_doc, _fts, _fts.c.rowid == _doc.c.id).where(
-            text("search_fts MATCH :rq").bindparams(rq=words)
-        )
-        return joined.order_by(_fts.c.rank, _doc.c.id)
+
+
+#: Ranked ids are kept in steps of this many, for pages up to RANKED_CACHED.
+RANK_STEP = 1000
+RANKED_CACHED = 5000
+
+
+def _ranked_ids(
+    session: Session, state: tuple, query: Query, start: int, rows: int
+) -> list[int]:
+    """One page of the text matches, best first (ties by document id).
+
+    Ranking scores every match, which is most of the cost of a broad query;
+    the first RANKED_CACHED ids of a query are kept per index generation, in
+    steps of RANK_STEP, so that later pages and repeated queries reuse them.
+    """
+    end = start + rows
+    if end > RANKED_CACHED:
+        return _rank(session, query, start, rows)
+    depth = RANK_STEP * -(-end // RANK_STEP)
+    key = ("ranked", query.filters_key(), depth)
+    ranked = _cached(state, key, lambda: array("q", _rank(session, query, 0, depth)))
+    return ranked[start:end].tolist()
+
+
+def _rank(session: Session, query: Query, start: int, rows: int) -> list[int]:
+    """Rank the text matches in the database; only ids are scored and sorted."""
+    filters = _filters(query)
+    if session.get_bind().dialect.name == "postgresql":
+        rank = text(
+            "ts_rank(search_doc.tsv, websearch_to_tsquery('english', :rq)) DESC"
+        ).bindparams(rq=query.q)
+        where = [_text_condition(query, "postgresql"), *filters]
+        stmt = select(_doc.c.id).where(*where).order_by(rank, _doc.c.id)
+    else:
+        matched = _fts_matches(fts_match(query.q)).subquery("matched")
+        stmt = select(matched.c.rowid)
+        if filters:
+            stmt = stmt.join(_doc, _doc.c.id == matched.c.rowid).where(*filters)
+        stmt = stmt.order_by(matched.c.rank, matched.c.rowid)
+    return list(session.scalars(stmt.offset(start).limit(rows)))
+
+
+def _sorted_ids(
+    session: Session, query: Query, where: list, start: int, rows: int, state: tuple
+) -> list[int]:
+    """One page in the order of a column, seeking past a known key if it can.
+
+    Ties are broken by document id in the same direction, so that one index
+    serves the whole order; a unique column has none to break.
+    """
     name, descending = SORTS[query.sort] or SORTS["modified"]
     if query.descending is not None:
         descending = query.descending
     col = _doc.c[name]
-    return stmt.order_by(col.desc() if descending else col, _doc.c.id)
+    seek = _seeks.near(state, query, start) if name in _UNIQUE_KEYS else None
+    offset = start
+    if seek is not None:
+        position, key = seek
+        where = [*where, col < key if descending else col > key]
+        offset = start - position
+    order = [col] if name in _UNIQUE_KEYS else [col, _doc.c.id]
+    order = [c.desc() for c in order] if descending else order
+    stmt = select(_doc.c.id, col).where(*where).order_by(*order)
+    page = session.execute(stmt.offset(offset).limit(rows)).all()
+    if name in _UNIQUE_KEYS and len(page) == rows:
+        _seeks.remember(state, query, start + rows, page[-1][1])
+    return [doc_id for doc_id, _ in page]
+
+
+#: Sort columns with one value per dataset: a page can start after a key.
+_UNIQUE_KEYS = {"dataset_id", "name"}
+
+
+class _SeekPoints:
+    """Where earlier pages of an ordered query ended: position -> last key.
+
+    A harvester walking ``start=0, 100, 200 ...`` asks for the page after the
+    one it was just given; its first row comes after that page's last key, so
+    the database seeks to it instead of counting ``start`` rows. A start with
+    no point of its own seeks to the nearest earlier point and counts on from
+    there. Points belong to one index generation, so results never differ
+    from counting from the first row.
+    """
+
+    def __init__(self, queries: int = 16, points: int = 20_000):
+        self._by_query: OrderedDict[tuple, dict[int, object]] = OrderedDict()
+        self._queries = queries
+        self._points = points
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(state: tuple, query: Query) -> tuple:
+        return (*state, query.filters_key(), query.sort, query.descending)
+
+    def near(self, state: tuple, query: Query, start: int) -> tuple | None:
+        with self._lock:
+            points = self._by_query.get(self._key(state, query))
+            if not points:
+                return None
+            if start in points:
+                return start, points[start]
+            earlier = [p for p in points if p <= start]
+        if not earlier:
+            return None
+        position = max(earlier)
+        return position, points[position]
+
+    def remember(self, state: tuple, query: Query, position: int, key) -> None:
+        with self._lock:
+            points = self._by_query.setdefault(self._key(state, query), {})
+            self._by_query.move_to_end(self._key(state, query))
+            if len(points) < self._points:
+                points[position] = key
+            while len(self._by_query) > self._queries:
+                self._by_query.popitem(last=False)
+
+
+_seeks = _SeekPoints()
+
+
+def _documents(
+    session: Session, ids: list[int], field_name: str, raw: bool
+) -> list[dict] | list[str]:
+    """The stored documents of ``ids``, in that order; JSON text if ``raw``."""
+    if not ids:
+        return []
+    stored = _doc.c[field_name]
+    value = cast(stored, Text) if raw else stored
+    stmt = select(_doc.c.id, value).where(_doc.c.id.in_(ids))
+    found = dict(session.execute(stmt).all())
+    return [found[i] for i in ids if i in found]
 
 
 def search(
@@ -420,6 +580,7 @@ def search(
     facets: tuple[str, ...] = (),
     facet_limit: int = 20,
     field_name: str = "card",
+    raw: bool = False,
 ) -> Result:
     """Run a query; return the total, one page of documents and facet counts.
 
@@ -427,21 +588,33 @@ def search(
     ----------
     field_name : {"card", "package"}
         Which stored form of each document to return.
+    raw : bool
+        Return each document as its stored JSON text instead of a dict, for a
+        response that passes it on unchanged.
 
     Raises
     ------
     SearchError
         For an unknown facet or sort order.
     """
+    _check_sort(query)
     dialect = session.get_bind().dialect.name
+    state = _state(session)
     where = _conditions(query, dialect)
     rows = max(0, min(query.rows, MAX_ROWS))
-    page = select(_doc.c[field_name]).where(*where)
-    page = _ordered(page, query, dialect).offset(max(0, query.start)).limit(rows)
-    docs = list(session.scalars(page)) if rows else []
-    total = _count(session, query, where)
+    start = min(max(0, query.start), MAX_START)
+    ids: list[int] = []
+    if rows and query.sort == "relevance" and fts_match(query.q):
+        ids = _ranked_ids(session, state, query, start, rows)
+    elif rows:
+        broad = _broad_facets(session, state, query)
+        ordered = _conditions(query, dialect, broad) if broad else where
+        ids = _sorted_ids(session, query, ordered, start, rows, state)
+    docs = _documents(session, ids, field_name, raw)
+    total = _count(session, state, query, where)
     counts = {
-        name: facet_counts(session, query, name, facet_limit, where) for name in facets
+        name: _facet_counts(session, state, query, name, facet_limit, where)
+        for name in facets
     }
     return Result(total=total, docs=docs, facets=counts)
 
@@ -451,8 +624,13 @@ _cache_lock = threading.Lock()
 _CACHE_SIZE = 512
 
 
-def _cached(session: Session, key: tuple, compute):
-    key = (str(session.get_bind().url), generation(session), *key)
+def _state(session: Session) -> tuple:
+    """The database and its index generation: what cached results depend on."""
+    return (str(session.get_bind().url), generation(session))
+
+
+def _cached(state: tuple, key: tuple, compute):
+    key = (*state, *key)
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
@@ -465,22 +643,28 @@ def _cached(session: Session, key: tuple, compute):
     return value
 
 
-def _count(session: Session, query: Query, where: list) -> int:
+def _count(session: Session, state: tuple, query: Query, where: list) -> int:
     stmt = select(func.count()).select_from(_doc).where(*where)
-    return _cached(
-        session, ("count", query.filters_key()), lambda: session.scalar(stmt)
-    )
+    words = fts_match(query.q)
+    if words and not _filters(query) and session.get_bind().dialect.name == "sqlite":
+        # Every FTS5 row has its document: count the matches where they are.
+        stmt = select(func.count()).select_from(_fts_matches(words).subquery())
+    return _cached(state, ("count", query.filters_key()), lambda: session.scalar(stmt))
 
 
 def facet_counts(
-    session: Session, query: Query, name: str, limit: int = 20, where=None
+    session: Session, query: Query, name: str, limit: int = 20
 ) -> list[tuple[str, int]]:
     """The most frequent values of one facet among the matching datasets."""
+    where = _conditions(query, session.get_bind().dialect.name)
+    return _facet_counts(session, _state(session), query, name, limit, where)
+
+
+def _facet_counts(
+    session: Session, state: tuple, query: Query, name: str, limit: int, where: list
+) -> list[tuple[str, int]]:
     if name not in FACETS:
         raise SearchError(f"unknown facet {name!r}; expected one of {list(FACETS)}")
-    where = (
-        _conditions(query, session.get_bind().dialect.name) if where is None else where
-    )
     n = func.count().label("n")
     stmt = select(_facet.c.value, n).where(_facet.c.facet == name)
     if where:
@@ -490,7 +674,7 @@ def facet_counts(
     def compute():
         return [(value, count) for value, count in session.execute(stmt)]
 
-    return _cached(session, ("facet", name, limit, query.filters_key()), compute)
+    return _cached(state, ("facet", name, limit, query.filters_key()), compute)
 
 
 def facet_values(session: Session, name: str) -> list[tuple[str, int]]:
@@ -500,7 +684,7 @@ def facet_values(session: Session, name: str) -> list[tuple[str, int]]:
 
 def package_names(session: Session, start: int = 0, limit: int | None = None):
     """Names of the findable datasets, in name order."""
-    stmt = select(_doc.c.name).order_by(_doc.c.name).offset(start)
+    stmt = select(_doc.c.name).order_by(_doc.c.name).offset(min(start, MAX_START))
     if limit is not None:
         stmt = stmt.limit(limit)
     return list(session.scalars(stmt))
