@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from catalog import __version__, search
 from catalog.db.session import make_engine, session_factory
+from catalog.security import SecurityMiddleware
 from catalog.settings import Settings, load_settings
 from catalog.triples import TripleStore
 
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
         app.state.sessions, settings.base_url
     )
     _include_routers(app)
+    app.add_middleware(SecurityMiddleware)
     return app
 
 
