@@ -105,7 +105,7 @@ def _restricted_source(app, settings: Settings, actors: Actors, work: Path):
 
 def build_catalog(home: Path, work: Path, n_datasets: int = N_DATASETS, **extra):
     settings = reliability_settings(home, **extra)
-    app = create_app(settings)
+    app = create_app(settings, migrate=True)
     app.dependency_overrides[get_gate] = lambda: copying_gate
     with app.state.sessions() as session:
         made = populate(session, settings, n_datasets=n_datasets, seed=3)
