@@ -26,38 +26,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph, URIRef
+from rdflib.term import Node
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from catalog.db.models import Dataset, Organization, Release, ReleaseState
 from catalog.settings import Settings
-from metadata import model
-from metadata.namespaces import (
-    ADMS,
-    DCAT,
-    DCTERMS,
-    EU_ACCESS_RIGHT,
-    EU_DATA_THEME,
-    EU_DATASET_STATUS,
-    FOAF,
-    IANA_MEDIA,
-    RDF,
-    RDFS,
-    SKOS,
-    SPDX,
-    SPDX_LICENCES,
-    VCARD,
-    XSD,
-    bind_prefixes,
-)
+from metadata import model, rdf
+from metadata.namespaces import bind_prefixes
 
 log = logging.getLogger(__name__)
 
 VISIBLE_STATES = (ReleaseState.PUBLISHED.value, ReleaseState.WITHDRAWN.value)
 
-# Labels of the EU data themes and access rights the catalog uses; the
-# DCAT-AP shapes want every linked concept typed and labelled.
+# Labels of the EU data themes the catalog offers as facets and OAI-PMH sets.
 THEME_LABELS = {
     "HEAL": "Health",
     "TECH": "Science and technology",
@@ -65,12 +48,6 @@ THEME_LABELS = {
     "EDUC": "Education, culture and sport",
     "GOVE": "Government and public sector",
 }
-ACCESS_RIGHTS = {
-    "public": (EU_ACCESS_RIGHT.PUBLIC, "public"),
-    "restricted": (EU_ACCESS_RIGHT.RESTRICTED, "restricted"),
-    "non-public": (EU_ACCESS_RIGHT.NON_PUBLIC, "non-public"),
-}
-SHA256 = SPDX.checksumAlgorithm_sha256
 ORCID_BASE = "https://orcid.org/"
 
 
@@ -408,227 +385,6 @@ def visible_datasets_query():
     return select(Dataset).where(_has_visible_release())
 
 
-# RDF ---------------------------------------------------------------------
-
-
-def _date(moment: datetime) -> Literal:
-    return Literal(moment.replace(microsecond=0).isoformat(), datatype=XSD.dateTime)
-
-
-def add_organisation(graph: Graph, org: OrganisationRecord) -> URIRef:
-    """Describe the organisation as a ``foaf:Organization`` publisher."""
-    node = URIRef(org.uri)
-    graph.add((node, RDF.type, FOAF.Organization))
-    graph.add((node, RDF.type, FOAF.Agent))
-    graph.add((node, FOAF.name, Literal(org.name)))
-    if org.homepage:
-        graph.add((node, FOAF.homepage, URIRef(org.homepage)))
-        graph.add((URIRef(org.homepage), RDF.type, FOAF.Document))
-    if org.email:
-        graph.add((node, FOAF.mbox, URIRef(f"mailto:{org.email}")))
-    return node
-
-
-def _add_contact(graph: Graph, subject: URIRef, org: OrganisationRecord) -> None:
-    if not org.email:
-        return
-    contact = URIRef(f"{org.uri}#contact")
-    graph.add((subject, DCAT.contactPoint, contact))
-    graph.add((contact, RDF.type, VCARD.Kind))
-    graph.add((contact, VCARD.fn, Literal(org.name)))
-    graph.add((contact, VCARD.hasEmail, URIRef(f"mailto:{org.email}")))
-
-
-def _add_concepts(
-    graph: Graph, subject: URIRef, themes: Iterable[str], keywords: Iterable[str]
-) -> None:
-    for code in themes:
-        theme = EU_DATA_THEME[code]
-        graph.add((subject, DCAT.theme, theme))
-        graph.add((theme, RDF.type, SKOS.Concept))
-        graph.add((theme, SKOS.prefLabel, Literal(THEME_LABELS.get(code, code), "en")))
-    for word in keywords:
-        graph.add((subject, DCAT.keyword, Literal(word, lang="en")))
-
-
-def _add_access_rights(graph: Graph, subject: URIRef, level: str) -> None:
-    node, label = ACCESS_RIGHTS.get(level, ACCESS_RIGHTS["restricted"])
-    graph.add((subject, DCTERMS.accessRights, node))
-    graph.add((node, RDF.type, DCTERMS.RightsStatement))
-    graph.add((node, RDFS.label, Literal(label, lang="en")))
-
-
-def _add_creator(graph: Graph, subject: URIRef, creator: Creator) -> None:
-    node = URIRef(ORCID_BASE + creator.orcid) if creator.orcid else BNode()
-    graph.add((subject, DCTERMS.creator, node))
-    graph.add((node, RDF.type, FOAF.Person))
-    graph.add((node, RDF.type, FOAF.Agent))
-    graph.add((node, FOAF.name, Literal(creator.name)))
-
-
-def _add_distribution(
-    graph: Graph, release: ReleaseRecord, file: FileRecord, licence: URIRef
-) -> None:
-    node = URIRef(f"{release.uri}#file-{file.sha256[:16]}")
-    graph.add((URIRef(release.uri), DCAT.distribution, node))
-    graph.add((node, RDF.type, DCAT.Distribution))
-    graph.add((node, DCTERMS.title, Literal(file.path)))
-    graph.add((node, DCAT.accessURL, URIRef(release.uri)))
-    graph.add((node, DCAT.downloadURL, URIRef(file.download_url)))
-    graph.add(
-        (node, DCAT.byteSize, Literal(file.size_bytes, datatype=XSD.nonNegativeInteger))
-    )
-    media = IANA_MEDIA[file.media_type]
-    graph.add((node, DCAT.mediaType, media))
-    graph.add((media, RDF.type, DCTERMS.MediaType))
-    graph.add((node, DCTERMS.license, licence))
-    checksum = URIRef(f"{node}-sha256")
-    graph.add((node, SPDX.checksum, checksum))
-    graph.add((checksum, RDF.type, SPDX.Checksum))
-    graph.add((checksum, SPDX.algorithm, SHA256))
-    graph.add((SHA256, RDF.type, SPDX.ChecksumAlgorithm))
-    graph.add(
-        (checksum, SPDX.checksumValue, Literal(file.sha256, datatype=XSD.hexBinary))
-    )
-
-
-def _add_licence(graph: Graph, licence_id: str) -> URIRef:
-    licence = SPDX_LICENCES[licence_id]
-    graph.add((licence, RDF.type, DCTERMS.LicenseDocument))
-    graph.add((licence, DCTERMS.identifier, Literal(licence_id)))
-    return licence
-
-
-def add_release(graph: Graph, dataset: DatasetRecord, release: ReleaseRecord) -> URIRef:
-    """Describe one release as a ``dcat:Dataset`` that is a version of the concept.
-
-    A withdrawn release keeps its identity, title and withdrawal only, with the
-    EU dataset status ``WITHDRAWN``; it lists no distribution.
-    """
-    node = URIRef(release.uri)
-    graph.add((node, RDF.type, DCAT.Dataset))
-    graph.add((node, DCTERMS.isVersionOf, URIRef(dataset.uri)))
-    graph.add((node, DCTERMS.identifier, Literal(release.identifier)))
-    graph.add((node, DCTERMS.title, Literal(release.title, lang="en")))
-    graph.add((node, DCAT.version, Literal(str(release.version))))
-    graph.add((node, DCTERMS.issued, _date(release.published_at)))
-    graph.add((node, DCTERMS.publisher, add_organisation(graph, release.publisher)))
-    if release.version > 1:
-        previous = release_uri_from(dataset.uri, release.version - 1)
-        graph.add((node, DCAT.previousVersion, previous))
-    if release.withdrawn:
-        _add_tombstone(graph, node, release)
-        return node
-    graph.add((node, DCTERMS.description, Literal(release.description, lang="en")))
-    graph.add((node, DCTERMS.modified, _date(release.modified_at)))
-    if release.version_notes:
-        graph.add((node, ADMS.versionNotes, Literal(release.version_notes, lang="en")))
-    _add_concepts(graph, node, release.themes, release.keywords)
-    _add_access_rights(graph, node, release.access_rights)
-    _add_contact(graph, node, release.publisher)
-    for creator in release.creators:
-        _add_creator(graph, node, creator)
-    licence = _add_licence(graph, release.licence_id)
-    for file in release.public_files:
-        _add_distribution(graph, release, file, licence)
-    return node
-
-
-def _add_tombstone(graph: Graph, node: URIRef, release: ReleaseRecord) -> None:
-    status = EU_DATASET_STATUS.WITHDRAWN
-    graph.add((node, ADMS.status, status))
-    graph.add((status, RDF.type, SKOS.Concept))
-    graph.add((status, SKOS.prefLabel, Literal("withdrawn", lang="en")))
-    graph.add((node, DCTERMS.modified, _date(release.datestamp)))
-    reason = release.withdrawn_reason or "no reason given"
-    words = f"This release was withdrawn: {reason}"
-    graph.add((node, DCTERMS.description, Literal(words, lang="en")))
-
-
-def release_uri_from(dataset_link: str, version: int) -> URIRef:
-    return URIRef(f"{dataset_link}/v{version}")
-
-
-def add_dataset(graph: Graph, record: DatasetRecord) -> URIRef:
-    """Describe the dataset (the concept) and every visible release of it."""
-    node = URIRef(record.uri)
-    graph.add((node, RDF.type, DCAT.Dataset))
-    graph.add((node, DCTERMS.identifier, Literal(record.identifier)))
-    graph.add((node, DCTERMS.title, Literal(record.title, lang="en")))
-    graph.add((node, DCTERMS.description, Literal(record.description, lang="en")))
-    graph.add((node, DCTERMS.publisher, add_organisation(graph, record.organisation)))
-    graph.add((node, DCTERMS.issued, _date(record.created_at)))
-    graph.add((node, DCTERMS.modified, _date(_concept_modified(record))))
-    _add_concepts(graph, node, record.themes, record.keywords)
-    _add_access_rights(graph, node, record.access_rights)
-    _add_contact(graph, node, record.organisation)
-    for release in record.releases:
-        graph.add((node, DCAT.hasVersion, URIRef(release.uri)))
-        add_release(graph, record, release)
-    latest = record.latest
-    if latest is not None:
-        graph.add((node, DCAT.hasCurrentVersion, URIRef(latest.uri)))
-        graph.add((node, DCAT.version, Literal(str(latest.version))))
-    return node
-
-
-def _concept_modified(record: DatasetRecord) -> datetime:
-    stamps = [record.modified_at] + [r.datestamp for r in record.releases]
-    return max(s for s in stamps if s is not None)
-
-
-def new_graph() -> Graph:
-    return bind_prefixes(Graph())
-
-
-def dataset_graph(record: DatasetRecord) -> Graph:
-    """The dataset and all its visible releases, as one RDF graph."""
-    graph = new_graph()
-    add_dataset(graph, record)
-    return graph
-
-
-def release_graph(record: DatasetRecord, release: ReleaseRecord) -> Graph:
-    """One release, with a short description of the dataset it is a version of."""
-    graph = new_graph()
-    add_release(graph, record, release)
-    concept = URIRef(record.uri)
-    graph.add((concept, RDF.type, DCAT.Dataset))
-    graph.add((concept, DCTERMS.title, Literal(record.title, lang="en")))
-    graph.add((concept, DCAT.hasVersion, URIRef(release.uri)))
-    return graph
-
-
-def catalog_uri(settings: Settings) -> URIRef:
-    return URIRef(f"{settings.base_url}/catalog")
-
-
-def add_catalog(graph: Graph, settings: Settings) -> URIRef:
-    """Describe the catalog itself and the platform that publishes it."""
-    node = catalog_uri(settings)
-    publisher = URIRef(f"{settings.base_url}/#publisher")
-    graph.add((node, RDF.type, DCAT.Catalog))
-    graph.add((node, DCTERMS.title, Literal("cardiofair", lang="en")))
-    graph.add(
-        (
-            node,
-            DCTERMS.description,
-            Literal(
-                "Synthetic cardiac research datasets, gated for privacy "
-                "before release.",
-                lang="en",
-            ),
-        )
-    )
-    graph.add((node, DCTERMS.publisher, publisher))
-    homepage = URIRef(f"{settings.base_url}/")
-    graph.add((node, FOAF.homepage, homepage))
-    graph.add((homepage, RDF.type, FOAF.Document))
-    graph.add((publisher, RDF.type, FOAF.Agent))
-    graph.add((publisher, FOAF.name, Literal("cardiofair")))
-    return node
-
-
 # The metadata model ------------------------------------------------------
 
 _ACCESS_CODES = {"public": "PUBLIC", "restricted": "RESTRICTED"}
@@ -638,9 +394,15 @@ def _person(creator: Creator) -> model.Person | model.Organization:
     family, _, given = creator.name.partition(",")
     if not given.strip():
         return model.Organization(name=creator.name)
-    orcid = f"https://orcid.org/{creator.orcid}" if creator.orcid else None
+    orcid = f"{ORCID_BASE}{creator.orcid}" if creator.orcid else None
+    affiliation = (
+        model.Organization(name=creator.affiliation) if creator.affiliation else None
+    )
     return model.Person(
-        given_name=given.strip(), family_name=family.strip(), orcid=orcid
+        given_name=given.strip(),
+        family_name=family.strip(),
+        orcid=orcid,
+        affiliation=affiliation,
     )
 
 
@@ -654,34 +416,37 @@ def organisation_model(org: OrganisationRecord) -> model.Organization:
     )
 
 
-def dataset_model(record: DatasetRecord) -> model.Dataset:
-    """The dataset as :class:`metadata.model.Dataset`.
+def dataset_model(
+    record: DatasetRecord, release: ReleaseRecord | None = None
+) -> model.Dataset:
+    """The dataset as :class:`metadata.model.Dataset`, seen from one release.
 
-    Creators come from the latest release (the dataset's columns hold none);
-    the health categories from the dataset's ``extra`` (``RESEARCH`` when
-    unset).
+    The descriptive fields (title, description, keywords, themes, licence,
+    access, creators, publisher) are those frozen in ``release``; without one,
+    those of the latest published release (the newest release if all were
+    withdrawn). Health categories are ``RESEARCH``.
 
     Raises
     ------
     pydantic.ValidationError
         Naming the field, if a stored value breaks the model's rules.
     """
-    publisher = organisation_model(record.organisation)
-    latest = record.latest or (record.releases[-1] if record.releases else None)
-    creators = [_person(c) for c in (latest.creators if latest else ())]
+    seen = release or record.latest or record.releases[-1]
+    publisher = organisation_model(seen.publisher)
+    creators = [_person(c) for c in seen.creators]
     contact = publisher.contact or model.ContactPoint(url=record.uri)
     return model.Dataset(
         slug=record.slug,
         identifier=record.identifier,
-        title=record.title,
-        description=record.description or record.title,
-        keywords=list(record.keywords) or [record.kind],
-        themes=list(record.themes) or ["HEAL"],
+        title=seen.title,
+        description=seen.description or seen.title,
+        keywords=list(seen.keywords) or [record.kind],
+        themes=list(seen.themes) or ["HEAL"],
         publisher=publisher,
         creators=creators or [publisher],
         contact_point=contact,
-        licence=model.Licence(spdx_id=record.licence_id),
-        access_rights=_ACCESS_CODES.get(record.access_rights, "NON_PUBLIC"),
+        licence=model.Licence(spdx_id=seen.licence_id),
+        access_rights=_ACCESS_CODES.get(seen.access_rights, "NON_PUBLIC"),
         health_categories=["RESEARCH"],
         issued=record.created_at,
     )
@@ -718,7 +483,8 @@ def release_model(release: ReleaseRecord) -> model.Release:
     withdrawal = None
     if release.withdrawn:
         withdrawal = model.Withdrawal(
-            reason=release.withdrawn_reason or "withdrawn", at=release.withdrawn_at
+            reason=release.withdrawn_reason or "withdrawn",
+            at=release.withdrawn_at or release.modified_at,
         )
     return model.Release(
         version=release.version,
@@ -730,3 +496,148 @@ def release_model(release: ReleaseRecord) -> model.Release:
         number_of_records=release.n_records,
         withdrawn=withdrawal,
     )
+
+
+@dataclass(frozen=True)
+class Models:
+    """A dataset record in the metadata model: the concept as its latest
+    release shows it, and every visible release."""
+
+    dataset: model.Dataset
+    releases: tuple[model.Release, ...]
+
+    def release(self, version: int) -> model.Release:
+        return next(r for r in self.releases if r.version == version)
+
+
+def models(record: DatasetRecord) -> Models:
+    """The metadata models of a record with at least one visible release."""
+    releases = tuple(release_model(r) for r in record.releases)
+    return Models(dataset_model(record), releases)
+
+
+# RDF ---------------------------------------------------------------------
+# Every graph is written by metadata.rdf (DCAT-AP 3 with HealthDCAT-AP).
+
+
+def dataset_triples(record: DatasetRecord, settings: Settings) -> set:
+    """The dataset series and all its visible releases, as a set of triples."""
+    built = models(record)
+    return rdf.dataset_triples(built.dataset, list(built.releases), settings.base_url)
+
+
+def dataset_graph(record: DatasetRecord, settings: Settings) -> Graph:
+    """The dataset series and all its visible releases, as one RDF graph."""
+    graph = new_graph()
+    graph += dataset_triples(record, settings)
+    return graph
+
+
+def release_triples(
+    record: DatasetRecord,
+    release: ReleaseRecord,
+    settings: Settings,
+    triples: set | None = None,
+) -> set:
+    """One release and every node it describes, cut from the dataset's graph.
+
+    What is reachable from the release without passing through the series or
+    a sibling release (those are only linked). ``triples``, the dataset's
+    graph from :func:`dataset_triples`, saves building it again.
+    """
+    if triples is None:
+        triples = dataset_triples(record, settings)
+    return reachable(triples, URIRef(release.uri), _siblings(record, release))
+
+
+def _siblings(record: DatasetRecord, release: ReleaseRecord) -> set[URIRef]:
+    others = {URIRef(r.uri) for r in record.releases if r.id != release.id}
+    return others | {URIRef(record.uri)}
+
+
+def reachable(triples: Iterable[tuple], start: Node, stops: set[Node]) -> set:
+    """The triples whose subject is reachable from ``start`` by following
+    objects, never entering a node of ``stops``."""
+    by_subject: dict[Node, list[tuple]] = {}
+    for triple in triples:
+        by_subject.setdefault(triple[0], []).append(triple)
+    kept: set = set()
+    seen, todo = {start}, [start]
+    while todo:
+        for triple in by_subject.get(todo.pop(), ()):
+            kept.add(triple)
+            node = triple[2]
+            if node in by_subject and node not in seen and node not in stops:
+                seen.add(node)
+                todo.append(node)
+    return kept
+
+
+def release_graph(
+    record: DatasetRecord, release: ReleaseRecord, settings: Settings
+) -> Graph:
+    """One release as an RDF graph (see :func:`release_triples`)."""
+    graph = new_graph()
+    graph += release_triples(record, release, settings)
+    return graph
+
+
+def new_graph() -> Graph:
+    return bind_prefixes(Graph())
+
+
+def catalog_uri(settings: Settings) -> URIRef:
+    return rdf.catalog_uri(settings.base_url)
+
+
+def catalog_model(settings: Settings) -> model.Catalog:
+    """The catalog, its publisher and the harvesting services it offers."""
+    base = settings.base_url
+    publisher = model.Organization(
+        name="cardiofair",
+        homepage=f"{base}/",
+        contact=model.ContactPoint(name="cardiofair", url=f"{base}/"),
+    )
+    services = [
+        model.DataService(
+            slug=slug,
+            title=title,
+            endpoint_url=f"{base}/{path}",
+            conforms_to=[standard],
+        )
+        for slug, title, path, standard in _SERVICES
+    ]
+    return model.Catalog(
+        title="cardiofair",
+        description="Synthetic cardiac research datasets, gated for privacy "
+        "before release.",
+        publisher=publisher,
+        homepage=f"{base}/",
+        services=services,
+    )
+
+
+_SERVICES = (
+    (
+        "sparql",
+        "SPARQL 1.1 endpoint",
+        "sparql",
+        "https://www.w3.org/TR/sparql11-protocol/",
+    ),
+    ("oai-pmh", "OAI-PMH 2.0 endpoint", "oai", "http://www.openarchives.org/OAI/2.0/"),
+)
+
+
+def catalog_graph(settings: Settings, records: Iterable[DatasetRecord]) -> Graph:
+    """The catalog node, its services and these datasets with their releases."""
+    pairs = []
+    for record in records:
+        built = models(record)
+        pairs.append((built.dataset, list(built.releases)))
+    graph = rdf.catalog_graph(catalog_model(settings), pairs, settings.base_url)
+    return bind_prefixes(graph)
+
+
+def catalog_triples(settings: Settings) -> set:
+    """The catalog node and its services alone, as a set of triples."""
+    return set(rdf.catalog_graph(catalog_model(settings), (), settings.base_url))

@@ -1,9 +1,16 @@
-"""Keep the triple store in step with the relational records.
+"""Keep the triple store and the stored OAI-PMH records in step with the
+relational records.
 
 Each dataset lives in its own named graph (the dataset's URI), holding the
-dataset and all its visible releases; SPARQL queries see the union of the
-graphs as their default graph. Publishing or withdrawing a release rewrites
-that one graph; ``cardiofair reindex`` rebuilds every graph from the database.
+series, its visible releases and the nodes only they use (distributions,
+checksums, attributions, ...). Everything datasets share (the catalog and its
+services, organisations, people with an ORCID iD, licences and vocabulary
+concepts) is kept once, in the catalog's graph, instead of once per dataset.
+SPARQL queries see the union of the graphs as their default graph.
+
+Publishing or withdrawing a release rewrites that one dataset's graph, adds
+what it shares to the catalog's graph, and freezes the release's OAI-PMH
+records; ``cardiofair reindex`` rebuilds all of them from the database.
 """
 
 from __future__ import annotations
@@ -11,71 +18,105 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 
+from rdflib import BNode
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalog import oai_store
 from catalog.db.models import Dataset, Release
 from catalog.records import (
     DatasetRecord,
-    add_catalog,
-    add_dataset,
+    catalog_triples,
+    catalog_uri,
     dataset_record,
+    dataset_triples,
     dataset_uri,
     iter_dataset_records,
 )
 from catalog.settings import Settings
 from catalog.triples import TripleStore
+from metadata.rdf import ntriples
 
 log = logging.getLogger(__name__)
 
-
-class TripleSet(set):
-    """A set of triples that the graph builders of :mod:`catalog.records` can
-    fill like an rdflib graph, without the cost of indexing them."""
-
-    def ntriples(self) -> bytes:
-        lines = [f"{s.n3()} {p.n3()} {o.n3()} .\n" for s, p, o in self]
-        return "".join(sorted(lines)).encode()
+OAI_BATCH = 2000
 
 
-def dataset_ntriples(record: DatasetRecord) -> bytes:
-    """The dataset's named graph as N-Triples."""
-    triples = TripleSet()
-    add_dataset(triples, record)
-    return triples.ntriples()
+def split(record: DatasetRecord, triples: set) -> tuple[set, set]:
+    """The triples only this dataset has, and those it shares with others.
+
+    A triple is the dataset's own when its subject is a blank node or the
+    series, a release or a fragment of either (all under the series URI).
+    """
+    own, shared = set(), set()
+    prefixes = (f"{record.uri}/", f"{record.uri}#")
+    for triple in triples:
+        subject = triple[0]
+        mine = (
+            isinstance(subject, BNode)
+            or str(subject) == record.uri
+            or str(subject).startswith(prefixes)
+        )
+        (own if mine else shared).add(triple)
+    return own, shared
 
 
-def catalog_ntriples(settings: Settings) -> bytes:
-    """The catalog's own description, kept in a graph of its own."""
-    triples = TripleSet()
-    add_catalog(triples, settings)
-    return triples.ntriples()
+def dataset_ntriples(record: DatasetRecord, settings: Settings) -> bytes:
+    """The dataset's named graph as N-Triples (shared nodes left out)."""
+    own, _ = split(record, dataset_triples(record, settings))
+    return ntriples(own).encode()
 
 
 def sync_dataset(
     session: Session, settings: Settings, store: TripleStore, slug: str
 ) -> None:
     """Rewrite one dataset's graph from the database (drop it if nothing is
-    visible any more)."""
+    visible any more) and add what it shares to the catalog's graph."""
     record = dataset_record(session, slug, settings)
     graph_iri = dataset_uri(settings, slug)
     if record is None or not record.releases:
         store.drop_graph(graph_iri)
         log.info("triples: dropped %s", graph_iri)
         return
-    store.replace_graph(graph_iri, dataset_ntriples(record))
+    own, shared = split(record, dataset_triples(record, settings))
+    store.replace_graph(graph_iri, ntriples(own).encode())
+    store.add_to_graph(str(catalog_uri(settings)), ntriples(shared).encode())
     log.info("triples: rewrote %s (%d releases)", graph_iri, len(record.releases))
 
 
-def _all_graphs(session: Session, settings: Settings) -> Iterator[tuple[str, bytes]]:
-    yield f"{settings.base_url}/catalog", catalog_ntriples(settings)
-    for record in iter_dataset_records(session, settings):
-        yield record.uri, dataset_ntriples(record)
+class _Rebuild:
+    """One pass over every dataset record that yields its named graph and
+    stores its OAI-PMH rows on the way; the catalog's graph comes last."""
+
+    def __init__(self, session: Session, settings: Settings):
+        self.session = session
+        self.settings = settings
+        self.shared = catalog_triples(settings)
+        self.rows: list[dict] = []
+
+    def graphs(self) -> Iterator[tuple[str, bytes]]:
+        for record in iter_dataset_records(self.session, self.settings):
+            triples = dataset_triples(record, self.settings)
+            own, shared = split(record, triples)
+            self.shared |= shared
+            self.rows += oai_store.rows(self.settings, record, triples)
+            if len(self.rows) >= OAI_BATCH:
+                self.flush()
+            yield record.uri, ntriples(own).encode()
+        self.flush()
+        yield str(catalog_uri(self.settings)), ntriples(self.shared).encode()
+
+    def flush(self) -> None:
+        oai_store.insert_rows(self.session, self.rows)
+        self.rows = []
 
 
 def reindex(session: Session, settings: Settings, store: TripleStore) -> int:
-    """Rebuild the whole store from the database; return the datasets loaded."""
-    graphs = store.replace_all(_all_graphs(session, settings))
+    """Rebuild the triple store and the stored OAI-PMH records from the
+    database; return the number of datasets loaded."""
+    oai_store.clear(session)
+    graphs = store.replace_all(_Rebuild(session, settings).graphs())
+    session.commit()
     log.info("triples: reindexed %d datasets", graphs - 1)
     return graphs - 1
 
@@ -84,7 +125,7 @@ def release_hook(
     sessions: sessionmaker[Session], settings: Settings, store: TripleStore
 ) -> Callable[[str], None]:
     """A callback for ``catalog.releases.on_change``: given a release id, it
-    rewrites the graph of that release's dataset."""
+    freezes that release's OAI-PMH records and rewrites its dataset's graph."""
 
     def on_release_change(release_id: str) -> None:
         if store.store is None and not store.is_remote:
@@ -100,6 +141,8 @@ def release_hook(
             if slug is None:
                 log.warning("triples: no release %s to sync", release_id)
                 return
+            oai_store.freeze(session, settings, [release_id])
+            session.commit()
             sync_dataset(session, settings, store, slug)
 
     return on_release_change

@@ -117,6 +117,21 @@ class TripleStore:
         self.store.load(ntriples, format=pyoxigraph.RdfFormat.N_TRIPLES, to_graph=graph)
         self._changed()
 
+    def add_to_graph(self, graph_iri: str, ntriples: bytes) -> None:
+        """Add these N-Triples to the named graph ``graph_iri`` (kept if there).
+
+        Raises
+        ------
+        TripleStoreError
+            If the remote store refuses the write or cannot be reached.
+        """
+        if self.store is None:
+            self._remote("POST", graph_iri, ntriples, "application/n-triples")
+            return
+        graph = pyoxigraph.NamedNode(graph_iri)
+        self.store.load(ntriples, format=pyoxigraph.RdfFormat.N_TRIPLES, to_graph=graph)
+        self._changed()
+
     def drop_graph(self, graph_iri: str) -> None:
         """Remove the named graph ``graph_iri`` if it exists."""
         if self.store is None:

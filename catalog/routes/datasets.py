@@ -74,12 +74,15 @@ def _answer(
     gone = release.withdrawn if release is not None else record.latest is None
     status = 410 if gone else 200
     headers = {"Vary": "Accept", "Link": _alternates(record, release)}
+    settings = request.app.state.settings
     if fmt.key in RDF_KEYS:
-        graph = release_graph(record, release) if release else dataset_graph(record)
+        if release is None:
+            graph = dataset_graph(record, settings)
+        else:
+            graph = release_graph(record, release, settings)
         body = serialise(graph, fmt.key)
     else:
-        cited = release or record.latest or record.releases[-1]
-        body = CITATIONS[fmt.key](record, cited)
+        body = CITATIONS[fmt.key](record, release)
     return Response(
         body, status_code=status, media_type=fmt.media_type, headers=headers
     )

@@ -26,16 +26,16 @@ from sqlalchemy import func, select
 from catalog.db.models import Dataset
 from catalog.negotiation import BY_KEY, NotAcceptable, decide_format, split_suffix
 from catalog.records import (
-    add_catalog,
-    add_dataset,
+    catalog_graph,
+    catalog_triples,
     catalog_uri,
     dataset_records,
+    dataset_triples,
     iter_dataset_records,
-    new_graph,
     visible_datasets_query,
 )
-from catalog.triple_sync import TripleSet
 from metadata.namespaces import DCAT, RDF, XSD
+from metadata.rdf import ntriples
 
 log = logging.getLogger(__name__)
 
@@ -117,11 +117,7 @@ def catalog_page(session, settings, page: int, size: int):
         .offset((page - 1) * size)
         .limit(size)
     ).all()
-    graph = new_graph()
-    node = add_catalog(graph, settings)
-    for record in dataset_records(session, settings, ids):
-        graph.add((node, DCAT.dataset, URIRef(record.uri)))
-        add_dataset(graph, record)
+    graph = catalog_graph(settings, dataset_records(session, settings, ids))
     _add_view(graph, settings.base_url, page, size, total)
     return graph
 
@@ -194,16 +190,14 @@ def _not_acceptable(exc: NotAcceptable) -> PlainTextResponse:
 
 
 def _dump(sessions, settings) -> Iterator[bytes]:
-    triples = TripleSet()
-    add_catalog(triples, settings)
-    yield triples.ntriples()
+    yield ntriples(catalog_triples(settings)).encode()
     node = catalog_uri(settings)
     with sessions() as session:
         for record in iter_dataset_records(session, settings):
-            triples = TripleSet()
-            triples.add((node, DCAT.dataset, URIRef(record.uri)))
-            add_dataset(triples, record)
-            yield triples.ntriples()
+            triples = dataset_triples(record, settings)
+            for release in record.releases:
+                triples.add((node, DCAT.dataset, URIRef(release.uri)))
+            yield ntriples(triples).encode()
 
 
 @router.get("/catalog/dump")

@@ -17,7 +17,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -26,28 +26,25 @@ from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from catalog import oai_store
 from catalog.db.models import Dataset, Organization, Release
-from catalog.formats import datacite_element, oai_dc_element
-from catalog.records import (
-    THEME_LABELS,
-    VISIBLE_STATES,
-    DatasetRecord,
-    ReleaseRecord,
-    dataset_records,
-    release_graph,
-    utc,
+from catalog.oai_store import (
+    OAI_DATACITE_NS,
+    OAI_DATACITE_XSD,
+    OAI_NS,
+    XSI_NS,
+    datestamp_text,
+    host,
+    oai_record,
 )
+from catalog.records import THEME_LABELS, VISIBLE_STATES, utc
 from catalog.settings import Settings
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["harvesting"])
 
-OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 OAI_XSD = "http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd"
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
-OAI_DATACITE_NS = "http://schema.datacite.org/oai/oai-1.1/"
-OAI_DATACITE_XSD = "http://schema.datacite.org/oai/oai-1.1/oai.xsd"
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RECORDS_PER_PAGE = 200
 IDENTIFIERS_PER_PAGE = 1000
@@ -226,7 +223,7 @@ def _from_token(token: str) -> ListRequest:
         )
         if request.set_spec is not None:
             _check_set_spec(request.set_spec, "badResumptionToken")
-    except (ValueError, KeyError, TypeError, binascii.Error, OaiError):
+    except (ValueError, KeyError, TypeError, OverflowError, binascii.Error, OaiError):
         raise OaiError(
             "badResumptionToken",
             "the resumptionToken is not one this repository issued",
@@ -243,10 +240,6 @@ def _check_set_spec(spec: str, code: str = "badArgument") -> None:
 
 
 # Queries -----------------------------------------------------------------
-
-
-def _datestamp_text(moment: datetime) -> str:
-    return utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _filtered(query, request: ListRequest):
@@ -273,10 +266,22 @@ def _count(session: Session, request: ListRequest) -> int:
     return session.scalar(_filtered(select(func.count(Release.id)), request)) or 0
 
 
-def _page(session: Session, request: ListRequest, size: int) -> list[tuple]:
-    query = _filtered(
-        select(Release.id, Release.modified_at, Release.dataset_id), request
+def _stored(columns: list[str]):
+    """A select of releases with their stored OAI-PMH text (None if missing)."""
+    return (
+        select(
+            Release.id,
+            Release.modified_at,
+            oai_record.c.datestamp,
+            *(oai_record.c[name] for name in columns),
+        )
+        .select_from(Release)
+        .outerjoin(oai_record, oai_record.c.release_id == Release.id)
     )
+
+
+def _page(session: Session, request: ListRequest, size: int, columns) -> list:
+    query = _filtered(_stored(columns), request)
     if request.after is not None:
         moment, last_id = request.after
         query = query.where(
@@ -287,15 +292,25 @@ def _page(session: Session, request: ListRequest, size: int) -> list[tuple]:
     return list(session.execute(query).all())
 
 
-def _items(
-    session: Session, settings: Settings, rows: list[tuple]
-) -> list[tuple[DatasetRecord, ReleaseRecord]]:
-    dataset_ids = list(dict.fromkeys(row.dataset_id for row in rows))
-    by_release = {}
-    for record in dataset_records(session, settings, dataset_ids):
-        for release in record.releases:
-            by_release[release.id] = (record, release)
-    return [by_release[row.id] for row in rows if row.id in by_release]
+def _texts(session: Session, settings: Settings, rows, columns) -> list[tuple]:
+    """The stored text of each row's columns, rebuilding missing or stale rows."""
+    stale = [
+        row.id
+        for row in rows
+        if row.datestamp is None or utc(row.datestamp) != utc(row.modified_at)
+    ]
+    fresh = {}
+    if stale:
+        fresh = oai_store.freeze(session, settings, stale)
+        session.commit()
+        log.info("OAI-PMH: rebuilt %d stored records", len(fresh))
+    texts = []
+    for row in rows:
+        if row.id in fresh:
+            texts.append(tuple(fresh[row.id][name] for name in columns))
+        else:
+            texts.append(tuple(getattr(row, name) for name in columns))
+    return texts
 
 
 # XML ---------------------------------------------------------------------
@@ -328,17 +343,9 @@ def _envelope(base: str, args: dict[str, str], echo: bool):
     return root
 
 
-def oai_identifier(settings: Settings, slug: str, version: int) -> str:
-    return f"oai:{_host(settings)}:{slug}/v{version}"
-
-
-def _host(settings: Settings) -> str:
-    return urlsplit(settings.base_url).hostname or "localhost"
-
-
 def _parse_identifier(settings: Settings, identifier: str) -> tuple[str, int]:
     match = re.fullmatch(
-        rf"oai:{re.escape(_host(settings))}:([a-z0-9][a-z0-9-]*)/v([1-9]\d{{0,6}})",
+        rf"oai:{re.escape(host(settings))}:([a-z0-9][a-z0-9-]*)/v([1-9]\d{{0,6}})",
         identifier,
     )
     if match is None:
@@ -348,42 +355,15 @@ def _parse_identifier(settings: Settings, identifier: str) -> tuple[str, int]:
     return match.group(1), int(match.group(2))
 
 
-def _header(parent, settings: Settings, dataset: DatasetRecord, release: ReleaseRecord):
-    attrs = {"status": "deleted"} if release.withdrawn else {}
-    header = _e(parent, "header", **attrs)
-    _e(header, "identifier", oai_identifier(settings, dataset.slug, release.version))
-    _e(header, "datestamp", _datestamp_text(release.datestamp))
-    _e(header, "setSpec", f"org:{dataset.organisation.slug}")
-    for code in release.themes:
-        _e(header, "setSpec", f"theme:{code}")
-    return header
+# Stored records are spliced into the serialised response where this comment
+# stands: a page is a concatenation of text, not a tree of parsed records.
+SPLICE = "stored records"
 
 
-def _metadata(prefix: str, dataset: DatasetRecord, release: ReleaseRecord):
-    if prefix == "oai_dc":
-        return oai_dc_element(dataset, release)
-    if prefix == "oai_datacite":
-        root = etree.Element(
-            f"{{{OAI_DATACITE_NS}}}oai_datacite", nsmap={None: OAI_DATACITE_NS}
-        )
-        root.set(f"{{{XSI_NS}}}schemaLocation", f"{OAI_DATACITE_NS} {OAI_DATACITE_XSD}")
-        etree.SubElement(root, f"{{{OAI_DATACITE_NS}}}schemaVersion").text = "4"
-        symbol = etree.SubElement(root, f"{{{OAI_DATACITE_NS}}}datacentreSymbol")
-        symbol.text = dataset.organisation.slug.upper()
-        payload = etree.SubElement(root, f"{{{OAI_DATACITE_NS}}}payload")
-        payload.append(datacite_element(dataset, release))
-        return root
-    xml = release_graph(dataset, release).serialize(
-        format="pretty-xml", encoding="utf-8"
-    )
-    return etree.fromstring(xml)
-
-
-def _record(parent, settings, prefix, dataset, release) -> None:
-    record = _e(parent, "record")
-    _header(record, settings, dataset, release)
-    if not release.withdrawn:
-        _e(record, "metadata").append(_metadata(prefix, dataset, release))
+def _record_text(header: str, body: str | None) -> str:
+    if body is None:
+        return f"<record>{header}</record>"
+    return f"<record>{header}<metadata>{body}</metadata></record>"
 
 
 # Verbs -------------------------------------------------------------------
@@ -400,9 +380,9 @@ def identify(root, session: Session, settings: Settings, args) -> None:
     _e(node, "repositoryName", "cardiofair: synthetic cardiac research data")
     _e(node, "baseURL", f"{settings.base_url}/oai")
     _e(node, "protocolVersion", "2.0")
-    _e(node, "adminEmail", email or f"catalog@{_host(settings)}")
+    _e(node, "adminEmail", email or f"catalog@{host(settings)}")
     stamp = earliest or datetime(2000, 1, 1, tzinfo=UTC)
-    _e(node, "earliestDatestamp", _datestamp_text(stamp))
+    _e(node, "earliestDatestamp", datestamp_text(stamp))
     _e(node, "deletedRecord", "persistent")
     _e(node, "granularity", GRANULARITY)
 
@@ -438,43 +418,53 @@ def _set(parent, spec: str, name: str) -> None:
     _e(item, "setName", name)
 
 
-def _find(session, settings, identifier) -> tuple[DatasetRecord, ReleaseRecord]:
+def _find(session: Session, settings: Settings, identifier: str):
+    """The release row (with its stored text) that ``identifier`` names."""
     slug, version = _parse_identifier(settings, identifier)
-    dataset_id = session.scalar(select(Dataset.id).where(Dataset.slug == slug))
-    records = dataset_records(session, settings, [dataset_id] if dataset_id else [])
-    release = records[0].release(version) if records else None
-    if release is None:
+    columns = ["header", *FORMATS]
+    row = session.execute(
+        _stored(columns)
+        .join(Dataset, Dataset.id == Release.dataset_id)
+        .where(
+            Dataset.slug == slug,
+            Release.version == version,
+            Release.state.in_(VISIBLE_STATES),
+        )
+    ).one_or_none()
+    if row is None:
         raise OaiError(
             "idDoesNotExist", f"'{identifier}' is not an item of this repository"
         )
-    return records[0], release
+    return dict(zip(columns, _texts(session, settings, [row], columns)[0], strict=True))
 
 
-def get_record(root, session: Session, settings: Settings, args) -> None:
+def get_record(root, session: Session, settings: Settings, args) -> str:
     prefix = _format(args["metadataPrefix"]).prefix
-    dataset, release = _find(session, settings, args["identifier"])
-    _record(_e(root, "GetRecord"), settings, prefix, dataset, release)
+    found = _find(session, settings, args["identifier"])
+    _e(root, "GetRecord").append(etree.Comment(SPLICE))
+    return _record_text(found["header"], found[prefix])
 
 
-def list_items(root, session: Session, settings: Settings, args, verb: str) -> int:
+def list_items(root, session: Session, settings: Settings, args, verb: str) -> str:
     request = list_request(args)
-    size = RECORDS_PER_PAGE if verb == "ListRecords" else IDENTIFIERS_PER_PAGE
-    rows = _page(session, request, size)
+    records = verb == "ListRecords"
+    size = RECORDS_PER_PAGE if records else IDENTIFIERS_PER_PAGE
+    columns = ["header", request.prefix] if records else ["header"]
+    rows = _page(session, request, size, columns)
     if not rows:
         raise OaiError("noRecordsMatch", "no item matches these arguments")
     total = request.total if request.total is not None else _count(session, request)
     more = len(rows) > size
     rows = rows[:size]
     node = _e(root, verb)
-    for dataset, release in _items(session, settings, rows):
-        if verb == "ListRecords":
-            _record(node, settings, request.prefix, dataset, release)
-        else:
-            _header(node, settings, dataset, release)
+    node.append(etree.Comment(SPLICE))
     if request.after is not None or more:
         _resumption(node, request, rows, more, total)
+    texts = _texts(session, settings, rows, columns)
     log.debug("%s: %d items from cursor %d", verb, len(rows), request.cursor)
-    return len(rows)
+    if records:
+        return "".join(_record_text(*text) for text in texts)
+    return "".join(text[0] for text in texts)
 
 
 def _resumption(node, request: ListRequest, rows, more: bool, total: int) -> None:
@@ -510,18 +500,22 @@ def respond(
     root = _envelope(base, args, echo=True)
     try:
         if verb in PAGED:
-            count = list_items(root, session, settings, args, verb)
-            log.info("OAI-PMH %s served %d items", verb, count)
+            spliced = list_items(root, session, settings, args, verb)
+            log.info("OAI-PMH %s served", verb)
         else:
-            HANDLERS[verb](root, session, settings, args)
+            spliced = HANDLERS[verb](root, session, settings, args)
     except OaiError as exc:
         root = _envelope(base, args, echo=exc.code not in ("badVerb", "badArgument"))
         _e(root, "error", str(exc), code=exc.code)
-    return _serialise(root)
+        spliced = None
+    return _serialise(root, spliced)
 
 
-def _serialise(root) -> bytes:
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+def _serialise(root, spliced: str | None = None) -> bytes:
+    body = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    if spliced is None:
+        return body
+    return body.replace(f"<!--{SPLICE}-->".encode(), spliced.encode("utf-8"), 1)
 
 
 def _reply(body: bytes) -> Response:

@@ -9,6 +9,8 @@ other clients add are honoured when they name a format that fits the query.
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
@@ -19,6 +21,7 @@ from catalog.negotiation import parse_accept
 from catalog.sparql_engine import (
     GRAPH_TYPES,
     RESULT_TYPES,
+    QueryAnswer,
     QueryFailed,
     QueryJob,
     QueryRefused,
@@ -85,6 +88,59 @@ GRAPH_ACCEPT = {
     "application/json": "jsonld",
     "application/x-json+ld": "jsonld",
 }
+
+
+class AnswerCache:
+    """The latest answers of the embedded store, valid for one write generation.
+
+    Harvesters ask the same few queries again and again, and the triples only
+    change when a release is published or withdrawn (which changes the
+    store's generation and so empties the cache).
+    """
+
+    def __init__(self, size: int = 256, max_body_bytes: int = 1_000_000):
+        self.size = size
+        self.max_body_bytes = max_body_bytes
+        self.generation: str | None = None
+        self.answers: OrderedDict[QueryJob, QueryAnswer] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, generation: str, job: QueryJob) -> QueryAnswer | None:
+        with self.lock:
+            if generation != self.generation:
+                self.generation = generation
+                self.answers.clear()
+                return None
+            answer = self.answers.get(job)
+            if answer is not None:
+                self.answers.move_to_end(job)
+            return answer
+
+    def put(self, generation: str, job: QueryJob, answer: QueryAnswer) -> None:
+        if len(answer.body) > self.max_body_bytes:
+            return
+        with self.lock:
+            if generation != self.generation:
+                return
+            self.answers[job] = answer
+            if len(self.answers) > self.size:
+                self.answers.popitem(last=False)
+
+
+def _run(app, job: QueryJob, timeout_s: float) -> QueryAnswer:
+    """Answer ``job`` from the cache when the embedded store has not changed."""
+    triples = app.state.triples
+    if triples.generation_file is None:
+        return app.state.sparql.run(job, timeout_s)
+    cache = getattr(app.state, "sparql_answers", None)
+    if cache is None:
+        cache = app.state.sparql_answers = AnswerCache()
+    generation = triples.generation()
+    answer = cache.get(generation, job)
+    if answer is None:
+        answer = app.state.sparql.run(job, timeout_s)
+        cache.put(generation, job, answer)
+    return answer
 
 
 class ProtocolError(ValueError):
@@ -198,7 +254,7 @@ async def _answer(request: Request) -> Response:
         query, params = await _read_request(request)
         job = _job(request, query, params, query_form(query))
         result = await run_in_threadpool(
-            request.app.state.sparql.run, job, settings.sparql_timeout_s
+            _run, request.app, job, settings.sparql_timeout_s
         )
     except ProtocolError as exc:
         return _error(exc.status, str(exc))

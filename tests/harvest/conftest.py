@@ -17,7 +17,6 @@ from tests.support.server import free_port, live_server
 N_DATASETS = 24
 SPARQL_TIMEOUT_S = 2.0
 SPARQL_ROW_LIMIT = 500
-SHARED = Path(__file__).resolve().parents[3] / "shared"
 
 
 @dataclass
@@ -63,13 +62,3 @@ def service(tmp_path_factory):
     with live_server(app, port) as base:
         yield Service(base, settings, populated, app)
     patch.undo()
-
-
-def schema_file(*parts: str) -> Path:
-    """A schema or shape from the project's copy, else from the shared folder."""
-    kind = parts[0]
-    for root in (Path(__file__).resolve().parents[2] / "metadata", SHARED):
-        candidate = root.joinpath(kind, *parts[1:])
-        if candidate.exists():
-            return candidate
-    pytest.fail(f"{'/'.join(parts)} is in neither metadata/ nor {SHARED}")

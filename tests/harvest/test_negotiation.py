@@ -8,10 +8,9 @@ import bibtexparser
 import httpx
 import pytest
 import rispy
-from lxml import etree
 
 from catalog.negotiation import FORMATS, NotAcceptable, decide_format, parse_accept
-from tests.harvest.conftest import schema_file
+from metadata import xsd
 
 SUFFIXES = {f.key: f.suffix for f in FORMATS}
 
@@ -47,13 +46,11 @@ def test_release_in_every_format(service, fmt, how):
     assert response.content
 
 
-def test_datacite_xml_is_valid_kernel_4(service):
-    schema = etree.XMLSchema(
-        etree.parse(str(schema_file("xsd", "datacite-kernel-4", "metadata.xsd")))
-    )
+@pytest.mark.parametrize("version", ["", "/v1"], ids=["concept", "release"])
+def test_datacite_xml_is_valid_kernel_4(service, version):
     slug = service.populated.datasets[2]
-    body = httpx.get(f"{service.base}/dataset/{slug}.xml").content
-    assert schema.validate(etree.fromstring(body)), schema.error_log.last_error
+    body = httpx.get(f"{service.base}/dataset/{slug}{version}.xml").content
+    xsd.validate(body, "datacite")
 
 
 def test_citations_parse_with_their_readers(service):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import re
+from importlib import resources
 
 import httpx
 import pytest
+import rdflib
 from lxml import etree
 from sickle import Sickle
 from sickle.oaiexceptions import (
@@ -16,34 +19,53 @@ from sickle.oaiexceptions import (
     IdDoesNotExist,
     NoRecordsMatch,
 )
+from sqlalchemy import delete, func, select
 
-from tests.harvest.conftest import schema_file
+from catalog.db.models import Dataset, Release
+from catalog.oai_store import oai_record
+from metadata import xsd
+from metadata.dublincore import OAI_DC
+from metadata.namespaces import RDF
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
+OAI_DATACITE = "http://schema.datacite.org/oai/oai-1.1/"
 FORMATS = ("oai_dc", "oai_datacite", "dcat_ap")
 
 
 @pytest.fixture(scope="module")
-def strict_schema():
-    """OAI-PMH envelopes with oai_dc and DataCite records checked strictly."""
-    return etree.XMLSchema(etree.parse(str(schema_file("xsd", "oai-all.xsd"))))
-
-
-@pytest.fixture(scope="module")
 def envelope_schema():
-    """The OAI-PMH schema with its record wildcard relaxed to ``lax``: RDF/XML
-    (the DCAT-AP format) has no XML Schema, so those records are checked as
-    RDF instead."""
-    tree = etree.parse(str(schema_file("xsd", "OAI-PMH.xsd")))
+    """The bundled OAI-PMH schema with its record wildcard relaxed to ``lax``:
+    each embedded record is then checked against its own bundled schema (and
+    RDF/XML, which has no XML Schema, is read as RDF)."""
+    with resources.as_file(resources.files("metadata.xsd") / "OAI-PMH.xsd") as path:
+        tree = etree.parse(str(path))
     for node in tree.iter("{http://www.w3.org/2001/XMLSchema}any"):
         node.set("processContents", "lax")
     return etree.XMLSchema(tree)
 
 
+def _check_record(record: etree._Element) -> None:
+    namespace = etree.QName(record).namespace
+    if namespace == OAI_DC:
+        xsd.validate(record, "oai_dc")
+    elif namespace == OAI_DATACITE:
+        xsd.validate(record, "oai_datacite")
+        xsd.validate(record.find(f"{{{OAI_DATACITE}}}payload")[0], "datacite")
+    elif namespace == str(RDF):
+        graph = rdflib.Graph().parse(data=etree.tostring(record), format="xml")
+        assert len(graph) > 10
+    else:
+        pytest.fail(f"unexpected record element {record.tag}")
+
+
 def _validate(schema, body: bytes) -> etree._Element:
+    """Check a response against the envelope schema and every record in it
+    against its format's schema."""
     document = etree.fromstring(body)
     if not schema.validate(document):
         pytest.fail(f"invalid OAI-PMH response: {schema.error_log.last_error}")
+    for metadata in document.iter(f"{OAI}metadata"):
+        _check_record(metadata[0])
     return document
 
 
@@ -78,11 +100,11 @@ def test_sickle_harvests_every_record_with_resumption(service, prefix):
 
 
 @pytest.mark.parametrize("verb", ["ListRecords", "ListIdentifiers"])
-@pytest.mark.parametrize("prefix", ["oai_dc", "oai_datacite"])
+@pytest.mark.parametrize("prefix", FORMATS)
 def test_every_page_and_record_is_valid_against_the_schemas(
-    service, strict_schema, verb, prefix
+    service, envelope_schema, verb, prefix
 ):
-    pages = _harvest_raw(service.base, verb, prefix, strict_schema)
+    pages = _harvest_raw(service.base, verb, prefix, envelope_schema)
     assert len(pages) > 2
     last = pages[-1].find(f".//{OAI}resumptionToken")
     assert last.get("completeListSize") == str(service.populated.n_visible)
@@ -91,8 +113,6 @@ def test_every_page_and_record_is_valid_against_the_schemas(
 
 
 def test_dcat_ap_records_are_rdf_in_a_valid_envelope(service, envelope_schema):
-    import rdflib
-
     pages = _harvest_raw(service.base, "ListRecords", "dcat_ap", envelope_schema)
     rdf = [
         node
@@ -104,22 +124,22 @@ def test_dcat_ap_records_are_rdf_in_a_valid_envelope(service, envelope_schema):
     assert len(graph) > 10
 
 
-def test_identify_and_formats_and_sets_are_valid(service, strict_schema):
+def test_identify_and_formats_and_sets_are_valid(service, envelope_schema):
     for verb in ("Identify", "ListMetadataFormats", "ListSets"):
         body = httpx.get(f"{service.base}/oai", params={"verb": verb}).content
-        _validate(strict_schema, body)
+        _validate(envelope_schema, body)
     identify = Sickle(f"{service.base}/oai").Identify()
     assert identify.deletedRecord == "persistent"
     assert identify.granularity == "YYYY-MM-DDThh:mm:ssZ"
 
 
-def test_post_serves_the_same_verbs(service, strict_schema):
+def test_post_serves_the_same_verbs(service, envelope_schema):
     for data in (
         {"verb": "Identify"},
         {"verb": "ListIdentifiers", "metadataPrefix": "oai_dc"},
     ):
         response = httpx.post(f"{service.base}/oai", data=data)
-        document = _validate(strict_schema, response.content)
+        document = _validate(envelope_schema, response.content)
         assert document.find(f"{OAI}error") is None
 
 
@@ -209,11 +229,11 @@ ERRORS = [
     ids=[e.__name__ + str(i) for i, (_, e) in enumerate(ERRORS)],
 )
 def test_bad_requests_get_the_protocol_error_with_http_200(
-    service, strict_schema, params, error
+    service, envelope_schema, params, error
 ):
     response = httpx.get(f"{service.base}/oai", params=params)
     assert response.status_code == 200
-    document = _validate(strict_schema, response.content)
+    document = _validate(envelope_schema, response.content)
     code = document.find(f"{OAI}error").get("code")
     assert code[0].upper() + code[1:] == error.__name__
     request = document.find(f"{OAI}request")
@@ -221,10 +241,10 @@ def test_bad_requests_get_the_protocol_error_with_http_200(
         assert dict(request.attrib) == {}
 
 
-def test_repeated_arguments_are_bad(service, strict_schema):
+def test_repeated_arguments_are_bad(service, envelope_schema):
     query = "verb=ListRecords&metadataPrefix=oai_dc&metadataPrefix=oai_dc"
     body = httpx.get(f"{service.base}/oai?{query}").content
-    code = _validate(strict_schema, body).find(f"{OAI}error").get("code")
+    code = _validate(envelope_schema, body).find(f"{OAI}error").get("code")
     assert code == "badArgument"
 
 
@@ -244,3 +264,44 @@ def test_tokens_never_expire_and_carry_their_cursor(service):
     strip = re.compile(rb"<responseDate>[^<]*</responseDate>")
     assert strip.sub(b"", again[0]) == strip.sub(b"", again[1])
     assert b'cursor="11"' in again[0]
+
+
+def test_until_the_last_representable_day_lists_everything(service):
+    sickle = Sickle(f"{service.base}/oai")
+    headers = sickle.ListIdentifiers(
+        metadataPrefix="oai_dc", ignore_deleted=False, until="9999-12-31"
+    )
+    assert len(list(headers)) == service.populated.n_visible
+
+
+def test_a_token_with_an_infinite_cursor_is_a_bad_token(service, envelope_schema):
+    forged = base64.urlsafe_b64encode(b'{"p":"oai_dc","c":Infinity}').decode()
+    response = httpx.get(
+        f"{service.base}/oai", params={"verb": "ListRecords", "resumptionToken": forged}
+    )
+    error = _validate(envelope_schema, response.content).find(f"{OAI}error")
+    assert error.get("code") == "badResumptionToken"
+
+
+def test_missing_stored_records_are_rebuilt_when_read(service, envelope_schema):
+    slug = service.populated.datasets[3]
+    with service.app.state.sessions() as session:
+        release_id = session.scalar(
+            select(Release.id)
+            .join(Dataset)
+            .where(Dataset.slug == slug, Release.version == 1)
+        )
+        session.execute(delete(oai_record).where(oai_record.c.release_id == release_id))
+        session.commit()
+    params = {
+        "verb": "GetRecord",
+        "identifier": f"oai:127.0.0.1:{slug}/v1",
+        "metadataPrefix": "oai_datacite",
+    }
+    body = httpx.get(f"{service.base}/oai", params=params).content
+    assert _validate(envelope_schema, body).find(f".//{OAI}metadata") is not None
+    with service.app.state.sessions() as session:
+        stored = session.scalar(
+            select(func.count()).where(oai_record.c.release_id == release_id)
+        )
+    assert stored == 1

@@ -20,7 +20,7 @@ DATASETS = """
 PREFIX dcat: <http://www.w3.org/ns/dcat#>
 PREFIX dct: <http://purl.org/dc/terms/>
 SELECT ?dataset ?title WHERE {
-  ?dataset a dcat:Dataset ; dct:title ?title ; dcat:hasVersion ?release .
+  ?dataset a dcat:DatasetSeries ; dct:title ?title ; dcat:hasVersion ?release .
 } GROUP BY ?dataset ?title ORDER BY ?dataset
 """
 ASK_WITHDRAWN = """

@@ -15,12 +15,14 @@ from catalog import releases
 from catalog.app import create_app
 from catalog.cli import main
 from catalog.db.models import Dataset, Release, ReleaseState
+from metadata.namespaces import EU_DATASET_STATUS
 from tests.harvest.conftest import catalog_settings, populated_app
 from tests.support.server import free_port, live_server, wait_for
 
+WITHDRAWN = EU_DATASET_STATUS.WITHDRAWN
 COUNT_RELEASES = """
-PREFIX dct: <http://purl.org/dc/terms/>
-SELECT (COUNT(DISTINCT ?r) AS ?n) WHERE { ?r dct:isVersionOf ?d }
+PREFIX dcat: <http://www.w3.org/ns/dcat#>
+SELECT (COUNT(DISTINCT ?r) AS ?n) WHERE { ?r dcat:isVersionOf ?d }
 """
 
 
@@ -91,7 +93,7 @@ def test_withdrawal_reaches_the_triples_through_the_release_hook(tmp_path):
         release_id = release.id
     ask = (
         "PREFIX adms: <http://www.w3.org/ns/adms#> ASK { "
-        f"<{settings.base_url}/dataset/{slug}/v1> adms:status ?s }}"
+        f"<{settings.base_url}/dataset/{slug}/v1> adms:status <{WITHDRAWN}> }}"
     )
     with live_server(app) as base:
         before = httpx.get(f"{base}/sparql", params={"query": ask}).json()
