@@ -1,0 +1,209 @@
+"""Search and the CKAN Action API on SQLite and on PostgreSQL.
+
+The same catalog of 42 datasets is indexed on each backend; index ``i`` is
+owned by organisation ``i % 3``, has pathology ``i % 7`` and the TECH theme
+when ``i % 3 == 0``, so every expected count follows from the seed catalog.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from catalog import releases, search
+from catalog.app import create_app
+from catalog.db.models import Dataset, Organization
+from catalog.settings import load_settings
+from tests.releases.support import (
+    copying_gate,
+    make_actors,
+    write_release_folder,
+    write_splits,
+)
+from tests.support.catalog_data import ORGANISATIONS, populate
+from tests.support.server import live_server
+
+N_DATASETS = 42
+ORGS = [slug for slug, _ in ORGANISATIONS]
+
+
+@dataclass
+class Served:
+    app: object
+    http: httpx.Client
+
+    def get(self, path: str, **params) -> httpx.Response:
+        return self.http.get(path, params=params)
+
+
+@pytest.fixture
+def catalog(database_url, tmp_path):
+    settings = load_settings(
+        {
+            "CARDIOFAIR_HOME": str(tmp_path / "home"),
+            "CARDIOFAIR_DATABASE_URL": database_url,
+        }
+    )
+    app = create_app(settings, migrate=True)
+    with app.state.sessions() as session:
+        populate(session, settings, n_datasets=N_DATASETS)
+        search.rebuild(session, settings.base_url)
+        session.commit()
+    with live_server(app) as base, httpx.Client(base_url=base) as http:
+        yield Served(app, http)
+
+
+def action(client, name: str, **params) -> dict:
+    response = client.get(f"/api/3/action/{name}", **params)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["success"] is True
+    return body["result"]
+
+
+def walk(client, rows: int, **params) -> list[dict]:
+    """Every result of a search, page after page, as a harvester reads them."""
+    found, start = [], 0
+    while True:
+        page = action(client, "package_search", rows=rows, start=start, **params)
+        if not page["results"]:
+            return found
+        found += page["results"]
+        start += rows
+
+
+def dataset_ids(client, *orgs: str) -> list[str]:
+    """Ids of the datasets of these organisations, read from the database."""
+    app = client.app
+    with app.state.sessions() as session:
+        stmt = select(Dataset.id).join(Organization).where(Organization.slug.in_(orgs))
+        return sorted(session.scalars(stmt))
+
+
+def test_text_search_counts_the_matching_datasets(catalog):
+    for word, expected in (("hypertrophy", 6), ("fibrillation", 6), ("ecg", 42)):
+        result = action(catalog, "package_search", q=word, rows=3)
+        assert result["count"] == expected, word
+        assert len(result["results"]) == 3
+    assert action(catalog, "package_search", q="nonexistentword")["count"] == 0
+
+
+def test_relevance_pages_neither_repeat_nor_skip(catalog):
+    paged = [p["id"] for p in walk(catalog, 5, q="block")]
+    whole = action(catalog, "package_search", q="block", rows=100)
+    assert paged == [p["id"] for p in whole["results"]]
+    assert len(paged) == len(set(paged)) == whole["count"] == 18
+
+
+def test_facet_filters_and_exclusions(catalog):
+    both = f"organization:{ORGS[0]} OR organization:{ORGS[1]}"
+    assert action(catalog, "package_search", fq=both)["count"] == 28
+    assert (
+        action(catalog, "package_search", fq=f"-organization:{ORGS[2]}")["count"] == 28
+    )
+    assert action(catalog, "package_search", fq="groups:tech")["count"] == 14
+    narrowed = action(
+        catalog, "package_search", q="fibrillation", fq=f"organization:{ORGS[0]}"
+    )
+    assert narrowed["count"] == 2
+    facets = action(
+        catalog, "package_search", fq="groups:tech", **{"facet.field": '["tags"]'}
+    )["facets"]["tags"]
+    assert facets["ECG"] == 14
+
+
+@pytest.mark.parametrize(
+    ("fq", "owners"),
+    [
+        ("", (0, 1, 2)),
+        ("organization:{0} OR organization:{1}", (0, 1)),
+        ("-organization:{2}", (0, 1)),
+    ],
+    ids=["everything", "two organisations", "all but one organisation"],
+)
+def test_harvest_pages_by_id_match_the_database_order(catalog, fq, owners):
+    params = {"sort": "id asc", "fq": fq.format(*ORGS)}
+    harvested = [p["id"] for p in walk(catalog, 5, **params)]
+    assert harvested == dataset_ids(catalog, *(ORGS[i] for i in owners))
+    # A page that starts between earlier pages is the same slice.
+    page = action(catalog, "package_search", rows=5, start=12, **params)
+    assert [p["id"] for p in page["results"]] == harvested[12:17]
+    backwards = action(catalog, "package_search", rows=100, sort="id desc")
+    assert [p["id"] for p in backwards["results"]] == dataset_ids(catalog, *ORGS)[::-1]
+
+
+def test_modified_order_and_package_show_agree(catalog):
+    result = action(catalog, "package_search", sort="metadata_modified desc", rows=50)
+    moments = [p["metadata_modified"] for p in result["results"]]
+    assert moments == sorted(moments, reverse=True) and len(moments) == 42
+    first = result["results"][0]
+    assert action(catalog, "package_show", id=first["name"]) == first
+    assert action(catalog, "package_show", id=first["id"]) == first
+    assert first["resources"] and first["organization"]["name"] in ORGS
+
+
+def test_bad_queries_get_ckan_errors(catalog):
+    response = catalog.get("/api/3/action/package_search", fq="nosuchfield:x")
+    assert response.status_code == 400
+    assert response.json()["error"]["__type"] == "Search Query Error"
+    response = catalog.get("/api/3/action/package_show", id="nobody")
+    assert response.status_code == 404
+    assert response.json()["error"]["__type"] == "Not Found Error"
+
+
+def _publish(client, actor, slug: str, work) -> str:
+    app, settings = client.app, client.app.state.settings
+    splits = write_splits(work / "splits")
+    folder = write_release_folder(work / slug, seed=5)
+    with app.state.sessions() as session:
+        release_id = releases.create_release(
+            session, settings, actor, slug, folder=folder
+        ).id
+    with app.state.sessions() as session:
+        releases.gate_release(
+            session,
+            settings,
+            actor,
+            release_id,
+            real=splits[0],
+            control=splits[1],
+            gate=copying_gate,
+        )
+    with app.state.sessions() as session:
+        releases.publish_release(session, settings, actor, release_id)
+    return release_id
+
+
+def test_the_index_follows_publication_and_withdrawal(catalog, tmp_path):
+    app = catalog.app
+    actors = make_actors(app.state.sessions)
+    slug = "tachycardia-probe"
+    with app.state.sessions() as session:
+        releases.create_dataset(
+            session,
+            actors.ana,
+            slug=slug,
+            title="Supraventricular tachycardia probe cohort",
+            description="Synthetic ECGs made for the search index tests.",
+            keywords=["probe"],
+        )
+    assert action(catalog, "package_search", q="tachycardia")["count"] == 0
+
+    release_id = _publish(catalog, actors.ana, slug, tmp_path)
+    found = action(catalog, "package_search", q="tachycardia")
+    assert [p["name"] for p in found["results"]] == [slug]
+    assert action(catalog, "package_search", fq="organization:lab")["count"] == 1
+    assert action(catalog, "package_show", id=slug)["version"] == "v1"
+    assert action(catalog, "package_search")["count"] == N_DATASETS + 1
+
+    with app.state.sessions() as session:
+        releases.withdraw_release(
+            session, app.state.settings, actors.ana, release_id, "Probe is over."
+        )
+    assert action(catalog, "package_search", q="tachycardia")["count"] == 0
+    assert action(catalog, "package_search")["count"] == N_DATASETS
+    gone = catalog.get("/api/3/action/package_show", id=slug)
+    assert gone.status_code == 404
