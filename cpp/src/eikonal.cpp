@@ -134,12 +134,15 @@ double local_update(const TissueGrid& grid, const std::vector<int>& table,
   // rows[u][c] = sum over axes a in u of s_a s_c D_ac h^2, so that
   // e_u^T D e_v = sum over axes c in v of rows[u][c] (e: vertex-to-node edge).
   const auto& d = tensor.dinv;
-  double rows[8][3] = {};
-  for (int u = 1; u < 8; ++u) {
-    for (int a = 0; a < 3; ++a) {
-      if (!(u & (1 << a))) continue;
-      for (int c = 0; c < 3; ++c) rows[u][c] += sign[a] * sign[c] * d[a][c] * h * h;
-    }
+  double rows[8][3];
+  for (int a = 0; a < 3; ++a) {
+    for (int c = 0; c < 3; ++c) rows[1 << a][c] = sign[a] * sign[c] * d[a][c] * h * h;
+  }
+  for (int c = 0; c < 3; ++c) {
+    rows[3][c] = rows[1][c] + rows[2][c];
+    rows[5][c] = rows[1][c] + rows[4][c];
+    rows[6][c] = rows[2][c] + rows[4][c];
+    rows[7][c] = rows[3][c] + rows[4][c];
   }
   const auto gram = [&](int u, int v) {
     double sum = 0.0;

@@ -48,7 +48,7 @@ const std::array<ParameterSpec, kParameterCount> kTable = {{
      "fibre helix angle at the endocardium"},
     {"fibre_angle_epi_deg", "deg", -60.0, -90.0, 0.0, 0.0, false,
      "fibre helix angle at the epicardium"},
-    {"cv_endocardium_m_per_s", "m/s", 1.2, 0.5, 4.0, 0.08, false,
+    {"cv_endocardium_m_per_s", "m/s", 1.05, 0.5, 4.0, 0.07, false,
      "isotropic velocity of the fast (Purkinje-like) endocardial layer"},
     {"endocardial_layer_mm", "mm", 1.5, 0.5, 5.0, 0.0, false,
      "thickness of the fast endocardial layer (at least one voxel)"},
