@@ -345,9 +345,9 @@ def _manifest_head(spec: CohortSpec, spec_path: Path, key: dict) -> dict:
 
 def engine_version() -> str:
     """Version string of the compiled engine."""
-    import engine._core
+    from engine.simulation import version
 
-    return engine._core.engine_version()
+    return version()
 
 
 def run_cohort(

@@ -33,24 +33,24 @@ def primary_class(labels: str) -> str:
     return ""
 
 
-#: Engine parameters that make a patient of each class, on top of the
-#: calibrated mapping. Sizes for hypertrophy and atrial enlargement are
-#: assumptions (echocardiographic thresholds: LV wall >= 13 mm, LA diameter
-#: > 40 mm), to be refined when a source with imaging is fitted.
-PATHOLOGY = {
-    "NORM": {},
-    "1AVB": {},
-    "CLBBB": {"lbbb": 1.0},
-    "CRBBB": {"rbbb": 1.0},
-    "LAFB": {"lafb": 1.0},
-    "AMI": {"infarct_territory": 1.0},
-    "ASMI": {"infarct_territory": 1.0},
-    "ALMI": {"infarct_territory": 1.0},
-    "IMI": {"infarct_territory": 2.0},
-    "ILMI": {"infarct_territory": 2.0},
-    "LMI": {"infarct_territory": 3.0},
-    "LVH": {"lv_wall_mm": 15.0},
-    "LAO/LAE": {"la_radius_mm": 26.0},
-    "AFIB": {"atrial_fibrillation": 1.0},
-    "PVC": {"pvc_every_n_beats": 4.0},
+#: The engine pathology (a key of :data:`engine.PATHOLOGIES`) simulating each
+#: class. Anteroseptal and anterolateral infarcts are simulated as anterior
+#: (LAD) infarcts and inferolateral ones as inferior (RCA): the engine has one
+#: territory per artery.
+ENGINE_PATHOLOGY = {
+    "NORM": "NORM",
+    "1AVB": "1AVB",
+    "CLBBB": "CLBBB",
+    "CRBBB": "CRBBB",
+    "LAFB": "LAFB",
+    "AMI": "AMI",
+    "ASMI": "AMI",
+    "ALMI": "AMI",
+    "IMI": "IMI",
+    "ILMI": "IMI",
+    "LMI": "LMI",
+    "LVH": "LVH",
+    "LAO/LAE": "LAO/LAE",
+    "AFIB": "AFIB",
+    "PVC": "PVC",
 }

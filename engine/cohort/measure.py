@@ -1,20 +1,21 @@
-"""Clinical features of a simulated ECG from its ground-truth fiducials.
+"""A simulated ECG as the cohort code handles it, and its clinical features.
 
-The engine reports, for every beat, the sample indices of P onset and
-offset, QRS onset and offset and T end. Intervals are the medians over the
-beats (ms); heart rate comes from the mean RR between QRS onsets (1/min);
-the frontal axis from the net QRS areas of leads I and aVF (degrees).
+The engine measures the intervals itself from its ground-truth fiducials
+(:func:`engine.simulation.measure_intervals`: medians over conducted beats,
+heart rate from the median RR, the frontal axis from the net QRS areas of
+leads I and aVF); the cohort code reads them from here, so that fitting,
+calibration and the feature tables use one definition.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 FIDUCIALS = ("p_onset", "p_offset", "qrs_onset", "qrs_offset", "t_end")
+FEATURES = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "axis_deg")
 
 
 @dataclass
@@ -32,55 +33,18 @@ class Simulated:
         a beat has none (no P wave in atrial fibrillation or an ectopic beat).
     beat_types : ndarray of str, shape (n_beats,)
         ``"N"`` for a conducted beat, ``"V"`` for a ventricular ectopic beat.
+    intervals : dict of str to float
+        The engine's measurements, keys :data:`FEATURES` (ms, 1/min, degrees);
+        NaN where the ECG has no such feature (no PR without P waves).
     """
 
     signal: np.ndarray
     fs: int
     fiducials: dict[str, np.ndarray]
     beat_types: np.ndarray
-
-
-def _median_ms(stop: np.ndarray, start: np.ndarray, fs: int) -> float:
-    ok = (stop >= 0) & (start >= 0)
-    if not ok.any():
-        return math.nan
-    return float(np.median(stop[ok] - start[ok]) * 1000.0 / fs)
-
-
-def frontal_axis_deg(sim: Simulated) -> float:
-    """Frontal QRS axis from the net areas of leads I and aVF over every QRS."""
-    lead_i = sim.signal[:, LEADS.index("I")]
-    lead_avf = sim.signal[:, LEADS.index("aVF")]
-    area_i = area_avf = 0.0
-    for on, off in zip(sim.fiducials["qrs_onset"], sim.fiducials["qrs_offset"],
-                       strict=True):  # fmt: skip
-        if on < 0 or off <= on:
-            continue
-        area_i += float(lead_i[on : off + 1].sum())
-        area_avf += float(lead_avf[on : off + 1].sum())
-    if area_i == 0.0 and area_avf == 0.0:
-        return math.nan
-    return math.degrees(math.atan2(area_avf, area_i))
+    intervals: dict[str, float]
 
 
 def features(sim: Simulated) -> dict[str, float]:
-    """Heart rate, PR, QRS, QT, QTc (Bazett) and axis of one simulated ECG.
-
-    Only conducted beats (type ``"N"``) enter the intervals; NaN marks a
-    feature the ECG does not have (no PR without P waves).
-    """
-    f = sim.fiducials
-    normal = np.asarray(sim.beat_types) == "N"
-    pick = {name: np.asarray(f[name])[normal] for name in FIDUCIALS}
-    onsets = np.asarray(f["qrs_onset"])
-    onsets = onsets[onsets >= 0]
-    rr_s = float(np.mean(np.diff(onsets))) / sim.fs if len(onsets) > 1 else math.nan
-    qt = _median_ms(pick["t_end"], pick["qrs_onset"], sim.fs)
-    return {
-        "heart_rate_bpm": 60.0 / rr_s if rr_s > 0 else math.nan,
-        "pr_ms": _median_ms(pick["qrs_onset"], pick["p_onset"], sim.fs),
-        "qrs_ms": _median_ms(pick["qrs_offset"], pick["qrs_onset"], sim.fs),
-        "qt_ms": qt,
-        "qtc_ms": qt / math.sqrt(rr_s) if rr_s > 0 else math.nan,
-        "axis_deg": frontal_axis_deg(sim),
-    }
+    """Heart rate, PR, QRS, QT, QTc (Bazett) and frontal axis of one ECG."""
+    return {name: float(sim.intervals[name]) for name in FEATURES}

@@ -48,5 +48,16 @@ def simulate_rows(spec, rows: pd.DataFrame, threads: int) -> list:
             "qrs_offset": onsets + qrs,
             "t_end": np.minimum(onsets + t_end, n - 1),
         }
-        out.append(Simulated(signal, fs, fid, np.array(["N"] * len(onsets))))
+        ms = 1000.0 / fs
+        rr_s = rr / fs
+        intervals = {
+            "heart_rate_bpm": 60.0 / rr_s,
+            "pr_ms": pr * ms,
+            "qrs_ms": qrs * ms,
+            "qt_ms": t_end * ms,
+            "qtc_ms": t_end * ms / np.sqrt(rr_s),
+            "axis_deg": 45.0,
+        }
+        beats = np.array(["N"] * len(onsets))
+        out.append(Simulated(signal, fs, fid, beats, intervals))
     return out

@@ -40,10 +40,18 @@ def small_run(fitted, tmp_path_factory):
     return out
 
 
-def test_every_record_opens_with_wfdb_and_equals_the_engine(fitted, small_run):
-    spec_path, spec, _ = fitted
+@pytest.fixture(scope="module")
+def engine_out(fitted):
+    """The engine's own output for the patients of the small run."""
+    _, spec, _ = fitted
+    return simulate_rows(spec, sample_patients(spec, SMALL), threads=2)
+
+
+def test_every_record_opens_with_wfdb_and_equals_the_engine(
+    fitted, small_run, engine_out
+):
+    _, spec, _ = fitted
     rows = sample_patients(spec, SMALL)
-    engine_out = simulate_rows(spec, rows, threads=2)
     table = pd.read_parquet(small_run / "features.parquet")
     assert list(table["record_id"]) == list(rows["record"])
     for (_, row), sim, path in zip(rows.iterrows(), engine_out, table["path"],
@@ -101,11 +109,9 @@ def test_the_manifest_lists_every_file_with_its_digest_and_the_splits(
     assert not set(train.patient_id) & set(control.patient_id)
 
 
-def test_every_dicom_file_opens_and_equals_the_engine(fitted, small_run, tmp_path):
-    _, spec, _ = fitted
+def test_every_dicom_file_opens_and_equals_the_engine(small_run, engine_out, tmp_path):
     summary = export_run(small_run, tmp_path / "dicom")
     assert summary.failed == [] and len(summary.written) == SMALL
-    engine_out = simulate_rows(spec, sample_patients(spec, SMALL), threads=2)
     for path, sim in zip(summary.written, engine_out, strict=True):
         ds = pydicom.dcmread(path)
         assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.9.1.1"
@@ -158,8 +164,13 @@ def test_dask_with_two_workers_writes_the_same_bytes(fitted, small_run, tmp_path
 
     spec_path, _, _ = fitted
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        protocol="tcp",
+        dashboard_address=None,
     ) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://")
         run_cohort(
             spec_path, SMALL, tmp_path / "dask", scheduler=cluster.scheduler_address
         )
