@@ -180,7 +180,13 @@ def export_run(run_dir: str | Path, out_dir: str | Path) -> ExportSummary:
     """
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     records, digest = _records(run_dir)
-    table = pd.read_parquet(run_dir / "features.parquet").set_index("record_id")
+    try:
+        table = pd.read_parquet(run_dir / "features.parquet")
+    except Exception as exc:  # pyarrow raises many kinds
+        raise ExportError(
+            f"{run_dir / 'features.parquet'}: cannot be read ({exc})"
+        ) from None
+    table = table.set_index("record_id")
     summary = ExportSummary()
     for relative in records:
         name = Path(relative).name

@@ -14,7 +14,14 @@ import logging
 import uuid
 from pathlib import Path
 
-from engine.run import RunError, RunSummary, _Job, _report, _timed_write, simulate_chunk
+from engine.run import (
+    Job,
+    RunError,
+    RunSummary,
+    report_progress,
+    simulate_chunk,
+    write_result,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,39 +51,35 @@ def connect(scheduler):
     return client, True
 
 
-def run_chunks_on_dask(scheduler, job: _Job, out_dir: Path, summary: RunSummary):
-    """Submit every pending chunk and write results as they come back.
+def run_chunks_on_dask(client, job: Job, out_dir: Path, summary: RunSummary):
+    """Submit every pending chunk to ``client`` and write results as they
+    come back.
 
     A chunk whose task fails does not stop the others; the run is then left
     unfinished (resumable) and :class:`RunError` lists the failed chunks.
     """
     from distributed import as_completed
 
-    client, owned = connect(scheduler)
-    try:
-        spec = client.scatter(job.spec, broadcast=True)
-        token = uuid.uuid4().hex[:8]
-        futures = {
-            client.submit(simulate_chunk, spec, job.parts[i], i, 1, job.version,
-                          job.simulator, key=f"cardiofair-chunk-{token}-{i}",
-                          pure=False): i
-            for i in job.todo
-        }  # fmt: skip
-        log.info("submitted %d chunks to %s", len(futures), client.scheduler.address)
-        errors = []
-        for future in as_completed(futures):
-            try:
-                result = future.result()
-            except Exception as exc:  # a worker's failure, reported per chunk
-                errors.append(f"chunk {futures[future]}: {exc}")
-                continue
-            _timed_write(out_dir, result, summary)
-            _report(job, out_dir)
-        if errors:
-            raise RunError(
-                f"{len(errors)} chunk(s) failed on the cluster ({errors[0]}); "
-                "run the same command again to resume"
-            )
-    finally:
-        if owned:
-            client.close()
+    spec = client.scatter(job.spec, broadcast=True)
+    token = uuid.uuid4().hex[:8]
+    futures = {
+        client.submit(simulate_chunk, spec, job.parts[i], i, 1, job.version,
+                      job.simulator, key=f"cardiofair-chunk-{token}-{i}",
+                      pure=False): i
+        for i in job.todo
+    }  # fmt: skip
+    log.info("submitted %d chunks to %s", len(futures), client.scheduler.address)
+    errors = []
+    for future in as_completed(futures):
+        try:
+            result = future.result()
+        except Exception as exc:  # a worker's failure, reported per chunk
+            errors.append(f"chunk {futures[future]}: {exc}")
+            continue
+        write_result(out_dir, result, summary)
+        report_progress(job, out_dir)
+    if errors:
+        raise RunError(
+            f"{len(errors)} chunk(s) failed on the cluster ({errors[0]}); "
+            "run the same command again to resume"
+        )

@@ -227,6 +227,8 @@ def prepare_folder(out_dir: Path, key: dict) -> bool:
         other files.
     """
     state = out_dir / STATE_DIR / "run.json"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RunError(f"{out_dir}: is a file; expected a new or empty folder")
     if (out_dir / "manifest.json").exists():
         raise RunError(
             f"{out_dir}: already holds a finished run (manifest.json); choose "
@@ -395,6 +397,8 @@ def run_cohort(
         raise RunError(f"-n must be at least 1, got {n}")
     if threads < 1:
         raise RunError(f"--threads must be at least 1, got {threads}")
+    if seed is not None and not 0 <= seed < 2**63:
+        raise RunError(f"--seed must be in [0, 2^63), got {seed}")
     spec_path, out_dir = Path(spec_path), Path(out_dir)
     spec = cohort_spec.load(spec_path)
     spec_text = spec_path.read_text(encoding="utf-8")
@@ -402,6 +406,21 @@ def run_cohort(
     version = version or engine_version()
     key = _run_key(spec_text, n, seed, version)
     head = _manifest_head(spec, spec_path, key)
+    client = None
+    if scheduler is not None:
+        from engine.distributed import connect
+
+        client, owned = connect(scheduler)  # before anything is written
+    try:
+        return _run(spec, spec_text, n, seed, out_dir, key, head, client, threads,
+                    version, simulator, progress)  # fmt: skip
+    finally:
+        if client is not None and owned:
+            client.close()
+
+
+def _run(spec, spec_text, n, seed, out_dir, key, head, client, threads, version,
+         simulator, progress) -> RunSummary:  # fmt: skip
     resumed = prepare_folder(out_dir, key)
     table = sample_patients(spec, n, seed)
     parts = chunks(table)
@@ -410,11 +429,11 @@ def run_cohort(
     if resumed:
         log.info("resuming %s: %d of %d chunks done", out_dir, summary.resumed_chunks,
                  len(parts))  # fmt: skip
-    job = _Job(spec, parts, todo, threads, version, simulator, progress, n)
-    if scheduler is not None:
+    job = Job(spec, parts, todo, threads, version, simulator, progress, n)
+    if client is not None:
         from engine.distributed import run_chunks_on_dask
 
-        run_chunks_on_dask(scheduler, job, out_dir, summary)
+        run_chunks_on_dask(client, job, out_dir, summary)
     else:
         run_chunks_locally(job, out_dir, summary)
     summary.failed = finish(out_dir, len(parts), spec_text, head)
@@ -424,7 +443,7 @@ def run_cohort(
 
 
 @dataclass
-class _Job:
+class Job:
     spec: CohortSpec
     parts: list[pd.DataFrame]
     todo: list[int]
@@ -442,7 +461,7 @@ class _Job:
         )
 
 
-def run_chunks_locally(job: _Job, out_dir: Path, summary: RunSummary) -> None:
+def run_chunks_locally(job: Job, out_dir: Path, summary: RunSummary) -> None:
     """Simulate chunks in order on this machine, writing each while the next
     is simulated (the engine releases the GIL, so the two overlap)."""
     with ThreadPoolExecutor(max_workers=1) as writer:
@@ -452,20 +471,20 @@ def run_chunks_locally(job: _Job, out_dir: Path, summary: RunSummary) -> None:
                                     job.version, job.simulator)  # fmt: skip
             if pending is not None:
                 pending.result()
-                _report(job, out_dir)
-            pending = writer.submit(_timed_write, out_dir, result, summary)
+                report_progress(job, out_dir)
+            pending = writer.submit(write_result, out_dir, result, summary)
         if pending is not None:
             pending.result()
-            _report(job, out_dir)
+            report_progress(job, out_dir)
 
 
-def _timed_write(out_dir: Path, result: ChunkResult, summary: RunSummary) -> None:
+def write_result(out_dir: Path, result: ChunkResult, summary: RunSummary) -> None:
     start = time.perf_counter()
     write_chunk(out_dir, result)
     result.seconds_rendering += time.perf_counter() - start
     summary.add(result)
 
 
-def _report(job: _Job, out_dir: Path) -> None:
+def report_progress(job: Job, out_dir: Path) -> None:
     if job.progress is not None:
         job.progress(job.done_patients(out_dir), job.n)

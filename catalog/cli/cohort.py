@@ -100,6 +100,8 @@ def run_fit(args: argparse.Namespace) -> int:
         raise CliError("--calibration-per-class must be at least 4")
     if args.threads < 1:
         raise CliError(f"--threads must be at least 1, got {args.threads}")
+    if not 0 <= args.seed < 2**63:
+        raise CliError(f"--seed must be in [0, 2^63), got {args.seed}")
     try:
         spec, report = fit_spec(
             args.source,
