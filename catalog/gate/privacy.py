@@ -57,6 +57,9 @@ TOLERANCE = 0.05
 #: Columns combined by one multivariate singling-out query.
 N_COLS = 3
 
+#: Candidate queries tried per multivariate query wanted before giving up.
+ATTEMPTS_PER_QUERY = 20
+
 #: Query batches evaluated by polars at once.
 _QUERY_CHUNK = 500
 
@@ -208,8 +211,11 @@ def singling_out(
         width = 1
     else:
         width = min(n_cols, syn.shape[1])
+        # More queries than synthetic rows cannot be found in a small table
+        # without exhausting every attempt; anonymeter's cap is 10 million.
+        wanted = min(n_attacks, len(syn_pl))
         queries = multivariate_singling_out_queries(
-            syn_pl, n_attacks, width, max_attempts=200 * n_attacks, rng=rng
+            syn_pl, wanted, width, max_attempts=ATTEMPTS_PER_QUERY * wanted, rng=rng
         )
     baseline = _random_queries(syn, n_attacks, width, rng)
     n_success = _count_singled_out(ori_pl, queries)

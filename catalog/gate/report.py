@@ -18,8 +18,12 @@ The JSON layout (``GateReport.to_dict``), version 1::
                   "findings": [{"where", "rule", "severity", "evidence",
                                 "fix"}, ...]},
       "fidelity": {...}, "utility": {...}, "bias": {...},
+      "measurements": [{"metric": str, "value": float}, ...],
       "summary": str, "limitations": [str, ...], "timings_s": {...}
     }
+
+``measurements`` flattens the scores for DQV (one ``dqv:QualityMeasurement``
+per entry, the metric name being stable across releases).
 """
 
 from __future__ import annotations
@@ -99,10 +103,39 @@ class GateReport:
             "fidelity": self.fidelity,
             "utility": self.utility,
             "bias": self.bias,
+            "measurements": self.measurements(),
             "summary": self.summary,
             "limitations": self.limitations,
             "timings_s": self.timings_s,
         }
+
+    def measurements(self) -> list[dict[str, Any]]:
+        """Scores as ``{"metric", "value"}`` pairs, for DQV in the DCAT record.
+
+        Metric names: ``privacy/<evaluator>[/<target>]/risk`` and ``.../ci_upper``,
+        ``leakage/high_findings``, ``fidelity/quality``, ``fidelity/diagnostic``,
+        ``fidelity/closer_to_train``, ``utility/<label>/ratio``,
+        ``bias/min_ratio``, and ``gate/passed`` (1 or 0).
+        """
+        out = []
+        for r in self.privacy:
+            name = "privacy/" + r.evaluator + (f"/{r.target}" if r.target else "")
+            out.append({"metric": f"{name}/risk", "value": r.risk})
+            out.append({"metric": f"{name}/ci_upper", "value": r.ci[1]})
+        high = sum(1 for f in self.findings if f.severity == HIGH)
+        out.append({"metric": "leakage/high_findings", "value": float(high)})
+        memorisation = self.fidelity.get("memorisation") or {}
+        scores = {
+            "fidelity/quality": self.fidelity.get("quality"),
+            "fidelity/diagnostic": self.fidelity.get("diagnostic"),
+            "fidelity/closer_to_train": memorisation.get("closer_to_train"),
+            "bias/min_ratio": self.bias.get("min_ratio"),
+        }
+        for label, u in (self.utility.get("labels") or {}).items():
+            scores[f"utility/{label}/ratio"] = u.get("ratio")
+        out += [{"metric": k, "value": v} for k, v in scores.items() if v is not None]
+        out.append({"metric": "gate/passed", "value": 1.0 if self.passed else 0.0})
+        return out
 
     def verdict_dict(self) -> dict[str, Any]:
         """The report without timings: equal for equal inputs and seed."""

@@ -125,6 +125,7 @@ def test_the_json_report_has_the_documented_layout(fresh_report):
         "bias",
         "summary",
         "limitations",
+        "measurements",
         "timings_s",
     }
     assert data["privacy"][0]["ci"] == list(fresh_report.privacy[0].ci)
@@ -133,6 +134,11 @@ def test_the_json_report_has_the_documented_layout(fresh_report):
     assert 0.9 < data["fidelity"]["quality"] <= 1.0
     assert 0.4 < data["fidelity"]["memorisation"]["closer_to_train"] < 0.6
     assert data["summary"].startswith("The release gate passed")
+    metrics = {m["metric"]: m["value"] for m in data["measurements"]}
+    assert metrics["gate/passed"] == 1.0
+    inference = next(r for r in fresh_report.privacy if r.evaluator == "inference")
+    assert metrics["privacy/inference/diagnosis/ci_upper"] == inference.ci[1]
+    assert metrics["leakage/high_findings"] == 0.0
     assert data["limitations"]
 
 
