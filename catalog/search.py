@@ -10,6 +10,10 @@ porter stemmer), PostgreSQL a ``tsvector`` column with a GIN index (the English
 configuration). Facet values live in ``search_facet`` as (facet, value, doc)
 rows, so a filter is an indexed semi-join and a facet count a grouped scan of
 one facet's rows; counts are cached per index generation.
+
+A page is found as document ids first (ranked, or read in the order of an
+index) and only then are the page's stored documents read, as dicts or as
+their JSON text for a response that passes them on.
 """
 
 from __future__ import annotations
@@ -537,16 +541,11 @@ class _SeekPoints:
 
     def near(self, state: tuple, query: Query, start: int) -> tuple | None:
         with self._lock:
-            points = self._by_query.get(self._key(state, query))
-            if not points:
-                return None
+            points = self._by_query.get(self._key(state, query), {})
             if start in points:
                 return start, points[start]
-            earlier = [p for p in points if p <= start]
-        if not earlier:
-            return None
-        position = max(earlier)
-        return position, points[position]
+            position = max((p for p in points if p <= start), default=None)
+            return None if position is None else (position, points[position])
 
     def remember(self, state: tuple, query: Query, position: int, key) -> None:
         with self._lock:
