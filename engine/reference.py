@@ -722,7 +722,7 @@ def build_heart(p, seed: int) -> Heart:
     return Heart(
         v, a, activation, ectopic, apd, atrial, fibrillation,
         electrode_weights(v.grid, pose, sites, gains),
-        electrode_weights(a.grid, pose, sites, gains),
+        electrode_weights(a.grid, pose, sites, [g * p["atrial_gain"] for g in gains]),
         float(atrial[a.av_node]),
     )  # fmt: skip
 

@@ -356,6 +356,7 @@ HeartModel build_heart(const PatientParameters& params, std::uint64_t seed) {
     gains[e] = params[Param::torso_gain] * (e < 3 ? params[Param::limb_lead_gain] : 1.0);
   }
   model.ventricular_weights = electrode_weights(v.grid, pose, sites, gains);
+  for (double& gain : gains) gain *= params[Param::atrial_gain];
   model.atrial_weights = electrode_weights(a.grid, pose, sites, gains);
   return model;
 }

@@ -65,6 +65,7 @@ enum class Param : std::size_t {
   pvc_site,
   torso_gain,
   limb_lead_gain,
+  atrial_gain,
   noise_baseline_mv,
   noise_mains_mv,
   noise_muscle_mv,
