@@ -21,10 +21,14 @@ def register(sub) -> None:
     parser = sub.add_parser(
         "gate",
         help="score a synthetic table's re-identification risk and metadata leaks",
-        description="Run the release gate: anonymeter singling out, linkability "
-        "and inference against a held-out control set; metadata-leakage scan; "
-        "sdmetrics fidelity; train-on-synthetic utility; class and demographic "
-        "balance. Exit status 0 passed, 1 blocked, 2 bad input.",
+        description="Run the release gate on a synthetic feature table:\n"
+        "  privacy   anonymeter singling out, linkability and inference against\n"
+        "            real rows held out from training (the control set)\n"
+        "  leakage   metadata record and release files (WFDB, DICOM, tables)\n"
+        "  fidelity  sdmetrics quality and diagnostic reports\n"
+        "  utility   train on synthetic, test on real, against train on real\n"
+        "  bias      class balance and demographic representation\n"
+        "Exit status 0 passed, 1 blocked, 2 bad input.",
         epilog="example:\n  cardiofair gate --real train.csv --control control.csv "
         "--synthetic syn.csv \\\n    --metadata record.jsonld --files out/ "
         "--secret qtc_ms --report gate.json --html gate.html\n\n"

@@ -206,11 +206,21 @@ def harmonise(
             numeric.append(column)
             for t in out:
                 t[column] = pd.to_numeric(t[column]).astype(float)
+            _finite(out, column)
         else:
             categorical.append(column)
             for t in out:
                 t[column] = _as_text(t[column])
     return out, numeric, categorical
+
+
+def _finite(tables: Sequence[pd.DataFrame], column: str) -> None:
+    for role, table in zip(("real", "control", "synthetic"), tables, strict=False):
+        if np.isinf(table[column].to_numpy()).any():
+            raise GateInputError(
+                f"{role} table: column {column!r} holds infinite values; expected "
+                "finite numbers or empty cells"
+            )
 
 
 def _is_number_column(values: pd.Series) -> bool:

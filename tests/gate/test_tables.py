@@ -36,6 +36,16 @@ def test_text_where_numbers_are_expected_is_named(three):
         run_gate(real, control, synthetic, n_jobs=1)
 
 
+def test_infinite_values_are_refused(three):
+    real, control, synthetic = three
+    synthetic = synthetic.assign(qt_ms=synthetic["qt_ms"].astype(float))
+    synthetic.loc[3, "qt_ms"] = float("inf")
+    with pytest.raises(
+        GateInputError, match="synthetic table: column 'qt_ms' holds infinite"
+    ):
+        run_gate(real, control, synthetic, n_jobs=1)
+
+
 def test_too_few_rows_are_refused(three):
     real, control, synthetic = three
     with pytest.raises(
