@@ -18,7 +18,9 @@ log = logging.getLogger(__name__)
 UNDER = 0.8
 OVER = 1.25
 
-#: Groups smaller than this share of the real rows are listed but not judged.
+#: Groups with fewer real rows, or a smaller share, are listed but not judged:
+#: their synthetic share is too noisy to call them under-represented.
+MIN_ROWS = 30
 MIN_SHARE = 0.01
 
 
@@ -48,7 +50,8 @@ def bias(
             * sum(abs(g["real_share"] - g["synthetic_share"]) for g in shares.values()),
         }
         for group, g in shares.items():
-            if g["real_share"] < MIN_SHARE:
+            small = g["real_share"] * len(real_train) < MIN_ROWS
+            if small or g["real_share"] < MIN_SHARE:
                 continue
             ratios.append(g["ratio"])
             if g["ratio"] < UNDER:

@@ -104,3 +104,17 @@ def test_a_parquet_table_reads_like_a_csv(tmp_path, three):
         read_table(tmp_path / "r.parquet", "real"),
         read_table(tmp_path / "r.csv", "real"),
     )
+
+
+def test_bias_names_an_under_represented_group_and_ignores_tiny_ones():
+    from catalog.gate.bias import bias
+
+    real = pd.DataFrame(
+        {"sex": ["F"] * 500 + ["M"] * 500, "age": [40] * 990 + [95] * 10}
+    )
+    synthetic = pd.DataFrame({"sex": ["F"] * 300 + ["M"] * 700, "age": [40] * 1000})
+    result = bias(real, synthetic, ["sex", "age"], numeric=["age"])
+    assert result["under_represented"] == ["sex=F"]
+    assert result["over_represented"] == ["sex=M"]
+    assert result["columns"]["age"]["groups"]["90-99"]["synthetic_share"] == 0.0
+    assert result["min_ratio"] == pytest.approx(0.6)
