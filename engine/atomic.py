@@ -8,11 +8,14 @@ import tempfile
 from pathlib import Path
 
 
-def write_bytes(path: Path, data: bytes) -> None:
+def write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
     """Write ``data`` to ``path`` through a temporary sibling and a rename.
 
-    The temporary file is flushed to disk before the rename, and removed if
-    anything fails, so no partial file is ever left under ``path``.
+    The temporary file is removed if anything fails, so no partial file is
+    ever left under ``path``. With ``durable`` (the default) it is also
+    flushed to disk before the rename (``fsync``, a few ms), so the new
+    content survives a power loss; callers that verify digests later may
+    skip that.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -21,7 +24,8 @@ def write_bytes(path: Path, data: bytes) -> None:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
-            os.fsync(out.fileno())
+            if durable:
+                os.fsync(out.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -192,13 +192,42 @@ def _journal_path(out_dir: Path, index: int) -> Path:
 
 
 def write_chunk(out_dir: Path, result: ChunkResult) -> None:
-    """Write a chunk's files atomically, then its journal (the commit point)."""
+    """Write a chunk's files atomically, then its journal (the commit point).
+
+    Record files are renamed into place without waiting for the disk
+    (``fsync`` would cost more than encoding them); the journal is durable
+    and holds their digests, and a resumed run checks them
+    (:func:`committed_chunks`), so a chunk whose files were lost is redone.
+    """
     digests = {}
     for relative, data in result.files.items():
-        write_bytes(out_dir / relative, data)
+        write_bytes(out_dir / relative, data, durable=False)
         digests[relative] = _sha256(data)
     journal = {"rows": result.rows, "files": digests, "failed": result.failed}
     write_text(_journal_path(out_dir, result.index), json.dumps(journal))
+
+
+def committed_chunks(out_dir: Path, n_chunks: int, verify: bool) -> set[int]:
+    """Chunks whose journal exists and, with ``verify``, whose files still
+    have the digests the journal recorded."""
+    done = set()
+    for index in range(n_chunks):
+        path = _journal_path(out_dir, index)
+        if not path.exists():
+            continue
+        if verify:
+            files = json.loads(path.read_text(encoding="utf-8"))["files"]
+            intact = all(
+                (out_dir / rel).is_file() and sha256_file(out_dir / rel) == digest
+                for rel, digest in files.items()
+            )
+            if not intact:
+                log.warning("chunk %d of %s changed since it was written; "
+                            "simulating it again", index, out_dir)  # fmt: skip
+                path.unlink()
+                continue
+        done.add(index)
+    return done
 
 
 def _sha256(data: bytes) -> str:
@@ -424,7 +453,8 @@ def _run(spec, spec_text, n, seed, out_dir, key, head, client, threads, version,
     resumed = prepare_folder(out_dir, key)
     table = sample_patients(spec, n, seed)
     parts = chunks(table)
-    todo = [i for i in range(len(parts)) if not _journal_path(out_dir, i).exists()]
+    done = committed_chunks(out_dir, len(parts), verify=resumed)
+    todo = [i for i in range(len(parts)) if i not in done]
     summary = RunSummary(out_dir, n, 0, len(parts) - len(todo), [])
     if resumed:
         log.info("resuming %s: %d of %d chunks done", out_dir, summary.resumed_chunks,
