@@ -412,7 +412,7 @@ def organisation_model(org: OrganisationRecord) -> model.Organization:
         contact = model.ContactPoint(name=org.name, email=org.email, url=org.homepage)
     ror = org.ror or None
     return model.Organization(
-        name=org.name, ror=ror, homepage=org.homepage, contact=contact
+        name=org.name, slug=org.slug, ror=ror, homepage=org.homepage, contact=contact
     )
 
 

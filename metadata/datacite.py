@@ -147,16 +147,18 @@ def release_xml(dataset: Dataset, release: Release, releases: list[Release]) -> 
         relatedIdentifierType="DOI",
         relationType="IsVersionOf",
     )
-    versions = {r.version: r for r in releases}
-    for number, relation in (
-        (release.version - 1, "IsNewVersionOf"),
-        (release.version + 1, "IsPreviousVersionOf"),
-    ):
-        if number in versions:
+    earlier = [r for r in releases if r.version < release.version]
+    later = [r for r in releases if r.version > release.version]
+    neighbours = (
+        (max(earlier, key=lambda r: r.version) if earlier else None, "IsNewVersionOf"),
+        (min(later, key=lambda r: r.version) if later else None, "IsPreviousVersionOf"),
+    )
+    for neighbour, relation in neighbours:
+        if neighbour is not None:
             _el(
                 related,
                 "relatedIdentifier",
-                versions[number].identifier,
+                neighbour.identifier,
                 relatedIdentifierType="DOI",
                 relationType=relation,
             )

@@ -187,6 +187,7 @@ class Organization(_Model):
 
     kind: Literal["organization"] = "organization"
     name: NonEmpty
+    slug: str | None = Field(default=None, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
     ror: RorId | None = None
     homepage: HttpUrl | None = None
     contact: ContactPoint | None = None
@@ -533,17 +534,21 @@ def latest_release(releases: list[Release]) -> Release | None:
 
 
 def check_versions(releases: list[Release]) -> list[Release]:
-    """Sort releases by version and refuse duplicates or gaps.
+    """Sort releases by version and refuse duplicates.
+
+    Gaps are allowed: a version that was gated, blocked and never published
+    leaves a hole in the public numbering, and the next published version
+    keeps its own number.
 
     Raises
     ------
     ValueError
-        Naming the versions found if they are not 1..N.
+        Naming the versions found if one is repeated.
     """
     ordered = sorted(releases, key=lambda r: r.version)
     numbers = [r.version for r in ordered]
-    if numbers != list(range(1, len(numbers) + 1)):
-        raise ValueError(f"releases: versions must be 1..N, got {numbers}")
+    if len(set(numbers)) != len(numbers):
+        raise ValueError(f"releases: each version must appear once, got {numbers}")
     return ordered
 
 

@@ -152,7 +152,8 @@ class _Writer:
     # agents -------------------------------------------------------------
 
     def organization(self, org: Organization) -> URIRef:
-        node = URIRef(org.ror or f"{self.base}/organization/{_slugify(org.name)}")
+        slug = org.slug or _slugify(org.name)
+        node = URIRef(org.ror or f"{self.base}/organization/{slug}")
         self.g.add((node, RDF.type, FOAF.Agent))
         self.g.add((node, RDF.type, FOAF.Organization))
         self.g.add((node, FOAF.name, Literal(org.name)))
@@ -270,12 +271,18 @@ class _Writer:
         node = URIRef(f"{dataset_uri(self.base, dataset.slug)}#contact")
         return self.contact(node, dataset.contact_point)
 
-    def release(self, dataset: Dataset, release: Release, series: URIRef) -> URIRef:
+    def release(
+        self,
+        dataset: Dataset,
+        release: Release,
+        series: URIRef,
+        previous: int | None = None,
+    ) -> URIRef:
         node = self.release_node(dataset, release)
         self.g.add((node, RDF.type, DCAT.Dataset))
         self.g.add((node, DCAT.inSeries, series))
         self.g.add((node, DCAT.isVersionOf, series))
-        self.release_core(node, dataset, release)
+        self.release_core(node, dataset, release, previous)
         self.release_people(node, dataset)
         self.release_rights(node, dataset)
         self.release_health(node, dataset, release)
@@ -291,7 +298,9 @@ class _Writer:
             self.withdrawal(node, release.withdrawn)
         return node
 
-    def release_core(self, node: URIRef, dataset: Dataset, release: Release):
+    def release_core(
+        self, node: URIRef, dataset: Dataset, release: Release, previous: int | None
+    ):
         g = self.g
         g.add((node, DCTERMS.identifier, Literal(release.identifier)))
         g.add((node, DCTERMS.title, Literal(dataset.title)))
@@ -300,9 +309,14 @@ class _Writer:
         g.add((node, ADMS.versionNotes, Literal(release.version_notes)))
         g.add((node, DCTERMS.issued, _datetime(release.issued)))
         g.add((node, DCTERMS.modified, _datetime(release.modified)))
-        if release.version > 1:
-            previous = release_uri(self.base, dataset.slug, release.version - 1)
-            g.add((node, DCAT.previousVersion, previous))
+        if previous is not None:
+            g.add(
+                (
+                    node,
+                    DCAT.previousVersion,
+                    release_uri(self.base, dataset.slug, previous),
+                )
+            )
         for keyword in dataset.keywords:
             g.add((node, DCAT.keyword, Literal(keyword)))
         for code in dataset.themes:
@@ -607,7 +621,8 @@ def dataset_graph(
     dataset : Dataset
         The concept.
     releases : list of Release
-        All its releases, withdrawn ones included; versions must be 1..N.
+        Its public releases, withdrawn ones included; each version once (a
+        version never published leaves a gap).
     base_url : str
         The catalog's base URL; URIs are ``{base}/dataset/{slug}[/v{N}]``.
     graph : Graph, optional
@@ -616,13 +631,14 @@ def dataset_graph(
     Raises
     ------
     ValueError
-        If the versions are not 1..N.
+        If a version appears twice.
     """
     ordered = check_versions(releases)
     writer = _Writer(base_url, graph)
     series = writer.series(dataset, ordered)
-    for release in ordered:
-        writer.release(dataset, release, series)
+    for previous, release in zip([None, *ordered], ordered, strict=False):
+        version = previous.version if previous is not None else None
+        writer.release(dataset, release, series, version)
     return writer.g
 
 
@@ -638,8 +654,9 @@ def dataset_triples(
     triples: set[tuple[Node, URIRef, Node]] = set()
     writer = _Writer(base_url, triples)
     series = writer.series(dataset, ordered)
-    for release in ordered:
-        writer.release(dataset, release, series)
+    for previous, release in zip([None, *ordered], ordered, strict=False):
+        version = previous.version if previous is not None else None
+        writer.release(dataset, release, series, version)
     return triples
 
 
@@ -707,6 +724,9 @@ def read_dataset(graph: Graph, uri: str) -> tuple[Dataset, list[Release]]:
     dataset = reader.dataset(series, release_nodes[-1], slug)
     releases = [reader.release(node) for node in release_nodes]
     return dataset, releases
+
+
+_ORG_SLUG = re.compile(r"/organization/([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)$")
 
 
 class _Reader:
@@ -777,12 +797,21 @@ class _Reader:
         contact = g.value(node, CV.contactPoint)
         ror = str(node) if str(node).startswith("https://ror.org/") else None
         homepage = g.value(node, FOAF.homepage)
+        name = self.text(node, FOAF.name)
         return Organization(
-            name=self.text(node, FOAF.name),
+            name=name,
+            slug=self.organization_slug(node, name),
             ror=ror,
             homepage=None if homepage is None else str(homepage),
             contact=None if contact is None else self.contact(contact),
         )
+
+    def organization_slug(self, node: Node, name: str) -> str | None:
+        """The slug in a catalog organisation URI, unless the name implies it."""
+        match = _ORG_SLUG.search(str(node))
+        if match is None or match.group(1) == _slugify(name):
+            return None
+        return match.group(1)
 
     def person(self, node: Node) -> Person:
         affiliation = self.g.value(node, SDO.affiliation)

@@ -127,6 +127,36 @@ def test_an_empty_policy_is_refused():
         Policy()
 
 
-def test_versions_must_run_from_one(releases):
-    with pytest.raises(ValueError, match=r"versions must be 1..N, got \[2\]"):
-        check_versions([releases[1]])
+def test_a_version_may_not_repeat_but_may_leave_a_gap(releases):
+    with pytest.raises(
+        ValueError, match=r"each version must appear once, got \[2, 2\]"
+    ):
+        check_versions([releases[1], releases[1]])
+    # v1 blocked by the gate and never published: v2 stands alone
+    assert check_versions([releases[1]]) == [releases[1]]
+
+
+def test_a_gap_in_versions_links_each_release_to_the_last_public_one(
+    dataset, releases, base_url
+):
+    from metadata.namespaces import DCAT
+    from metadata.rdf import dataset_graph, release_uri
+
+    v3 = releases[1].model_copy(update={"version": 3})
+    graph = dataset_graph(dataset, [releases[0], v3], base_url)
+    assert graph.value(
+        release_uri(base_url, dataset.slug, 3), DCAT.previousVersion
+    ) == release_uri(base_url, dataset.slug, 1)
+
+
+def test_an_organisation_with_a_slug_is_named_by_its_catalog_page(base_url):
+    from rdflib import Graph, URIRef
+
+    from metadata.model import Organization
+    from metadata.rdf import _Reader, _Writer
+
+    org = Organization(name="Virtual Heart Consortium (synthetic)", slug="vhc")
+    writer = _Writer(base_url, Graph())
+    node = writer.organization(org)
+    assert node == URIRef(f"{base_url}/organization/vhc")
+    assert _Reader(writer.g).organization(node) == org
