@@ -14,7 +14,7 @@ from pydicom.data import get_testdata_file
 
 from engine.ingest.pipeline import ingest
 
-PHYSIONET = Path(__file__).parent / "data" / "physionet"
+PHYSIONET = Path(__file__).parents[2] / "data" / "physionet"
 RECORDS = ("100", "s0010_re", "test01_00s")
 DICOM_FILES = ("waveform_ecg.dcm", "CT_small.dcm", "MR_small.dcm")
 STATEMENTS = Path(__file__).parents[2] / "engine/ingest/data/scp_statements.csv"
