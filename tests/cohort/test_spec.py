@@ -184,3 +184,15 @@ def test_truncated_normal_quantiles_stay_inside_the_bounds(mean, sd, width, u):
     assert np.all(values >= mean - width - 1e-6)
     assert np.all(values <= mean + 0.5 * width + 1e-6)
     assert np.all(np.diff(values[np.argsort(u)]) >= -1e-9)
+
+
+def test_the_documented_example_spec_is_valid():
+    import re
+    from pathlib import Path
+
+    doc = Path(__file__).parents[2] / "docs" / "cohort-spec.md"
+    example = re.search(r"```toml\n(.*?)```", doc.read_text(), re.S).group(1)
+    spec = loads(example, where="docs/cohort-spec.md")
+    cohort = sample_patients(spec, 400)
+    assert cohort.loc[cohort.labels == "AFIB", "target_pr_ms"].isna().all()
+    assert "param_av_delay_ms" in cohort.columns
