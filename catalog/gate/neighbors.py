@@ -108,7 +108,7 @@ def nearest(
 
 
 @njit(nogil=True, cache=False)
-def _closest(q_num, c_num, q_cat, c_cat, best, best_dist):  # pragma: no cover
+def _closest(q_num, c_num, q_cat, c_cat, best, best_dist):
     """Fill ``best`` and ``best_dist`` for each query row (compiled)."""
     n_num, n_cat = q_num.shape[1], q_cat.shape[1]
     for i in range(q_num.shape[0]):

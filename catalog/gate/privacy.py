@@ -207,7 +207,7 @@ def singling_out(
     rng = task_rng(seed, f"singling_out_{mode}")
     syn_pl, ori_pl, control_pl = (_distinct(t) for t in (syn, ori, control))
     if mode == "univariate":
-        queries = univariate_singling_out_queries(syn_pl, n_attacks, rng)
+        queries = _univariate_queries(syn_pl, n_attacks, rng)
         width = 1
     else:
         width = min(n_cols, syn.shape[1])
@@ -238,6 +238,24 @@ def singling_out(
             "synthetic row; the risk is relative to the queries formed"
         )
     return result
+
+
+def _univariate_queries(
+    syn: pl.DataFrame, n_attacks: int, rng: np.random.Generator
+) -> list[pl.Expr]:
+    """Every univariate query that singles out, then a seeded choice of them.
+
+    anonymeter shuffles its candidates before keeping the first
+    ``n_attacks``, but polars lists rare values in no fixed order, so the
+    same seed could keep different queries. All are taken, put in a fixed
+    order, and drawn from there.
+    """
+    every = univariate_singling_out_queries(syn, syn.height * syn.width * 2, rng)
+    every.sort(key=str)
+    if len(every) <= n_attacks:
+        return every
+    chosen = np.sort(rng.choice(len(every), n_attacks, replace=False))
+    return [every[i] for i in chosen]
 
 
 def _distinct(table: pd.DataFrame) -> pl.DataFrame:

@@ -76,6 +76,8 @@ def test_the_univariate_risk_is_relative_to_the_queries_formed(small):
     assert many.n_attacks < 5000
     assert many.attack_rate == many.n_success / many.n_attacks
     assert any("requested queries" in n for n in many.notes)
+    again = privacy.singling_out(ori, syn, ctrl, "univariate", 50, seed=1)
+    assert again.to_dict() == few.to_dict()
 
 
 def test_a_negative_numeric_guess_is_not_a_hit():
