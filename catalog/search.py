@@ -487,6 +487,12 @@ def _rank(session: Session, query: Query, start: int, rows: int) -> list[int]:
     return list(session.scalars(stmt.offset(start).limit(rows)))
 
 
+def _sort_column(query: Query) -> tuple[str, bool]:
+    """The column a query is sorted by and whether the order is descending."""
+    name, descending = SORTS[query.sort] or SORTS["modified"]
+    return name, descending if query.descending is None else query.descending
+
+
 def _sorted_ids(
     session: Session, query: Query, where: list, start: int, rows: int, state: tuple
 ) -> list[int]:
@@ -495,11 +501,13 @@ def _sorted_ids(
     Ties are broken by document id in the same direction, so that one index
     serves the whole order; a unique column has none to break.
     """
-    name, descending = SORTS[query.sort] or SORTS["modified"]
-    if query.descending is not None:
-        descending = query.descending
+    name, descending = _sort_column(query)
     col = _doc.c[name]
-    seek = _seeks.near(state, query, start) if name in _UNIQUE_KEYS else None
+    seek = None
+    if name in _UNIQUE_KEYS:
+        seek = _seeks.near(state, query, start)
+        if start - (seek[0] if seek else 0) > FILL_AFTER:
+            seek = _fill_points(session, state, query, where, start, seek)
     offset = start
     if seek is not None:
         position, key = seek
@@ -516,6 +524,37 @@ def _sorted_ids(
 
 #: Sort columns with one value per dataset: a page can start after a key.
 _UNIQUE_KEYS = {"dataset_id", "name"}
+
+#: A page starting more than FILL_AFTER rows past the nearest seek point has
+#: the keys before it read once, leaving a point every POINT_STEP rows.
+FILL_AFTER = 1000
+POINT_STEP = 100
+
+
+def _fill_points(
+    session: Session,
+    state: tuple,
+    query: Query,
+    where: list,
+    start: int,
+    seek: tuple | None,
+) -> tuple | None:
+    """Read the sort keys before ``start`` and remember points along them.
+
+    It costs about what counting to ``start`` costs, once; later pages of the
+    same query anywhere before ``start`` then seek instead of counting.
+    """
+    name, descending = _sort_column(query)
+    col = _doc.c[name]
+    position, key = seek or (0, None)
+    if key is not None:
+        where = [*where, col < key if descending else col > key]
+    stmt = select(col).where(*where).order_by(col.desc() if descending else col)
+    keys = session.scalars(stmt.limit(start - position)).all()
+    for at, value in enumerate(keys, start=position + 1):
+        if at % POINT_STEP == 0:
+            _seeks.remember(state, query, at, value)
+    return _seeks.near(state, query, start)
 
 
 class _SeekPoints:

@@ -135,6 +135,17 @@ def test_harvest_pages_by_id_match_the_database_order(catalog, fq, owners):
     assert [p["id"] for p in backwards["results"]] == dataset_ids(catalog, *ORGS)[::-1]
 
 
+def test_far_pages_by_id_are_the_same_slices_as_a_walk(catalog, monkeypatch):
+    monkeypatch.setattr(search, "FILL_AFTER", 3)
+    monkeypatch.setattr(search, "POINT_STEP", 4)
+    params = {"sort": "id asc", "fq": f"-organization:{ORGS[1]}"}
+    harvested = [p["id"] for p in walk(catalog, 50, **params)]
+    assert harvested == dataset_ids(catalog, ORGS[0], ORGS[2])
+    for start in (25, 9, 26, 3, 27):
+        page = action(catalog, "package_search", rows=3, start=start, **params)
+        assert [p["id"] for p in page["results"]] == harvested[start : start + 3]
+
+
 def test_modified_order_and_package_show_agree(catalog):
     result = action(catalog, "package_search", sort="metadata_modified desc", rows=50)
     moments = [p["metadata_modified"] for p in result["results"]]
