@@ -67,9 +67,11 @@ def main() -> int:
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("distributed").setLevel(logging.WARNING)
 
     from distributed import LocalCluster
+
+    # distributed sets its own loggers to INFO when imported.
+    logging.getLogger("distributed").setLevel(logging.WARNING)
 
     with tempfile.TemporaryDirectory(prefix="cardiofair-bench-") as tmp:
         tmp = Path(tmp)
