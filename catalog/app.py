@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from catalog import __version__, search
 from catalog.db.session import make_engine, session_factory
+from catalog.follow import Follower
 from catalog.security import SecurityMiddleware
 from catalog.settings import Settings, load_settings
 from catalog.triples import TripleStore
@@ -57,14 +58,32 @@ def raise_schema_out_of_date(engine) -> None:
     )
 
 
-def create_app(settings: Settings | None = None, *, migrate: bool | None = None):
-    """Build the application; storage is opened here, before serving."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    migrate: bool | None = None,
+    follow_interval_s: float = 2.0,
+):
+    """Build the application; storage is opened here, before serving.
+
+    Parameters
+    ----------
+    follow_interval_s : float
+        Seconds between looks for releases changed by other processes (the
+        command line, other service processes); 0 turns following off.
+    """
     settings = settings or load_settings()
     engine, triples = open_storage(settings, migrate)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        follower = None
+        if follow_interval_s > 0:
+            follower = Follower(app.state.sessions, settings.home, follow_interval_s)
+            follower.start()
         yield
+        if follower is not None:
+            follower.stop()
         search.unfollow(app.state.search_hook)
         triples.close()
         engine.dispose()

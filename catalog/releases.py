@@ -227,7 +227,7 @@ def record_refusal(
     session.commit()
 
 
-def _notify(release_id: str) -> None:
+def notify(release_id: str) -> None:
     for hook in list(on_change):
         try:
             hook(release_id)
@@ -930,6 +930,13 @@ def gate_release(
         outcome.target_id = release.id
         _refuse_frozen(release, "gate")
         digest = current_digest(release)
+        if _is_restricted_source(release):
+            verdict = restricted_source_gate(release, settings)
+            report = _record_verdict(session, release.id, digest, verdict)
+            outcome.detail.update(passed=verdict.passed, content_digest=digest)
+            outcome.reason = _summary(verdict)
+            log.info("restricted source %s gated", release_label(release))
+            return report
         with _gate_inputs(
             settings, store, release, real, control, secrets, inputs_root, digest
         ) as inputs:
@@ -941,6 +948,51 @@ def gate_release(
     state = "passed" if verdict.passed else "blocked"
     log.info("release %s gated: %s", release_label(release), state)
     return report
+
+
+def _is_restricted_source(release: Release) -> bool:
+    dataset = release.dataset
+    return dataset.kind == "source" and dataset.access_rights == "restricted"
+
+
+def restricted_source_gate(release: Release, settings: Settings) -> GateVerdict:
+    """Gate a restricted real source: only its public metadata is scanned.
+
+    A real source's files are never published (they are served only with a
+    grant), so there are no synthetic rows to attack; what the public sees is
+    the metadata record, and that must not leak. A high-severity finding
+    blocks, as for a synthetic release.
+    """
+    from catalog.gate.leakage import HIGH, scan_release
+
+    k = int(_thresholds(settings, release.dataset.organization)["small_count_k"])
+    findings = scan_release(metadata=release_metadata(release), k=k)
+    high = [f for f in findings if f.severity == HIGH]
+    blocked_by = (
+        [f"metadata leakage: {len(high)} high-severity findings"] if high else []
+    )
+    return GateVerdict(
+        passed=not high,
+        report={
+            "passed": not high,
+            "blocked_by": blocked_by,
+            "kind": "restricted-source",
+            "privacy": [],
+            "leakage": {
+                "passed": not high,
+                "findings": [f.to_dict() for f in findings],
+            },
+            "summary": (
+                "A restricted real source: its files are not published and are "
+                "released only under a data access agreement, so no "
+                "re-identification attack applies. Its public metadata was "
+                "scanned for identifiers, exact dates and small counts."
+            ),
+            "limitations": [
+                "Access to the files is decided by the data holder case by case."
+            ],
+        },
+    )
 
 
 def _run(gate: GateFunction, inputs: GateInputs) -> GateVerdict:
@@ -1224,7 +1276,7 @@ def publish_release(
         )
         outcome.detail.update(identifier=identifier, content_digest=digest)
     log.info("release %s published as %s", release_label(release), identifier)
-    _notify(release.id)
+    notify(release.id)
     return _loaded(release)
 
 
@@ -1312,5 +1364,5 @@ def withdraw_release(
         )
         outcome.reason = reason
     log.info("release %s withdrawn: %s", release_label(release), reason)
-    _notify(release.id)
+    notify(release.id)
     return _loaded(release)

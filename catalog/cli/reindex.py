@@ -1,4 +1,4 @@
-"""``cardiofair reindex``: rebuild the triple store from the database."""
+"""``cardiofair reindex``: rebuild the derived indexes from the database."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import time
 def register(sub) -> None:
     parser = sub.add_parser(
         "reindex",
-        help="rebuild the triple store from the database",
+        help="rebuild the triple store, search index and OAI records",
         description=(
             "Empty the triple store (the embedded one under CARDIOFAIR_HOME, or "
             "the SPARQL 1.1 store at CARDIOFAIR_SPARQL_URL) and load every "
-            "dataset again from the relational records. The embedded store "
+            "dataset again from the relational records; rebuild the search "
+            "index and the stored OAI-PMH records likewise. The embedded store "
             "cannot be rebuilt while 'cardiofair serve' holds it open."
         ),
         epilog="examples:\n  cardiofair reindex\n"
@@ -24,7 +25,9 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from catalog import search
     from catalog.cli._common import session_scope
+    from catalog.follow import latest_change, write_checkpoint
     from catalog.settings import load_settings
     from catalog.triple_sync import reindex
     from catalog.triples import TripleStore
@@ -38,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         with session_scope(settings) as session:
             count = reindex(session, settings, store)
+            search.rebuild(session, settings.base_url)
+            write_checkpoint(settings.home, latest_change(session))
     finally:
         store.close()
     where = settings.sparql_url or settings.triples_dir
