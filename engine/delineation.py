@@ -71,7 +71,7 @@ class Delineation:
 def delineate(
     signals: np.ndarray, fs: float, lead: str = "II", method: str = "dwt"
 ) -> Delineation:
-    """R peaks by neurokit2, then its delineation of one lead.
+    """QRS detection by neurokit2 on all leads, then its delineation of one lead.
 
     Parameters
     ----------
@@ -90,9 +90,9 @@ def delineate(
     """
     if lead not in LEADS:
         raise ValueError(f"lead must be one of {LEADS}, got {lead!r}")
-    signal = np.asarray(signals, dtype=float)[:, LEADS.index(lead)]
-    _, peaks = nk.ecg_peaks(signal, sampling_rate=int(fs))
-    r_peaks = np.asarray(peaks["ECG_R_Peaks"], dtype=int)
+    signals = np.asarray(signals, dtype=float)
+    signal = signals[:, LEADS.index(lead)]
+    r_peaks = _r_peaks(signals, signal, fs)
     _, waves = nk.ecg_delineate(signal, r_peaks, sampling_rate=int(fs), method=method)
     columns = []
     for key in _KEYS:
@@ -100,6 +100,20 @@ def delineate(
         columns.append(values[: len(r_peaks)])
     logger.debug("delineated %d beats of lead %s with %s", len(r_peaks), lead, method)
     return Delineation(r_peaks, np.stack(columns, axis=1), float(fs))
+
+
+def _r_peaks(signals: np.ndarray, signal: np.ndarray, fs: float) -> np.ndarray:
+    """QRS complexes found on the spatial velocity of all 12 leads (steep in the
+    QRS, gentle in P and T), each placed on the lead's largest deflection."""
+    velocity = np.sqrt((np.diff(signals, axis=0) ** 2).sum(axis=1))
+    velocity = np.concatenate([[0.0], velocity])
+    _, peaks = nk.ecg_peaks(velocity, sampling_rate=int(fs))
+    half = int(round(0.05 * fs))
+    placed = []
+    for peak in np.asarray(peaks["ECG_R_Peaks"], dtype=int):
+        lo, hi = max(peak - half, 0), min(peak + half + 1, len(signal))
+        placed.append(lo + int(np.argmax(np.abs(signal[lo:hi]))))
+    return np.unique(np.asarray(placed, dtype=int))
 
 
 def p_wave_consistency(signal: np.ndarray, delineation: Delineation) -> float:

@@ -157,3 +157,11 @@ def rr_cv(d: Delineation) -> float:
 
 def sinus_beats(sim: Simulation) -> int:
     return int(np.sum(sim.beat_type == SINUS))
+
+
+def truth_delineation(sim: Simulation) -> Delineation:
+    """The simulation's own fiducials in the delineator's form (NaN if absent)."""
+    fid = sim.fiducials.astype(float)
+    fid[fid < 0] = math.nan
+    r = np.where(np.isfinite(fid[:, 2]), fid[:, 2], 0).astype(int)
+    return Delineation(r, fid, sim.fs)

@@ -1,0 +1,74 @@
+"""Speed of the electrophysiology engine, printed side by side.
+
+Per patient, a 10 s 12-lead ECG at 500 Hz: the C++ engine, the NumPy
+reference of the same model and ``neurokit2.ecg_simulate(method="multileads")``;
+then 1,000 patients on 2 threads. Run: ``.venv/bin/python bench/engine.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+
+import engine
+from engine import reference
+
+with warnings.catch_warnings():
+    # neurokit2 0.2 imports the deprecated scipy.misc at import time.
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    import neurokit2 as nk
+
+
+def median_seconds(fn, repeats: int) -> float:
+    times = []
+    for i in range(repeats):
+        start = time.perf_counter()
+        fn(i)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--reference-repeats", type=int, default=1)
+    parser.add_argument("--cohort", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    patient = engine.VirtualPatient.from_overrides()
+    first = engine.simulate(patient, 10.0, 500, seed=0)
+    print(f"engine {engine.version()}: {first.n_ventricular_nodes} ventricular and "
+          f"{first.n_atrial_nodes} atrial nodes at "
+          f"{patient['grid_spacing_mm']} mm")  # fmt: skip
+
+    cpp = median_seconds(lambda i: engine.simulate(patient, 10.0, 500, seed=i),
+                         args.repeats)  # fmt: skip
+    ref = median_seconds(lambda i: reference.simulate(patient, 10.0, 500.0, i),
+                         args.reference_repeats)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # neurokit2's own deprecations
+        peer = median_seconds(
+            lambda i: nk.ecg_simulate(duration=10, sampling_rate=500,
+                                      method="multileads", random_state=i),
+            args.repeats,
+        )  # fmt: skip
+
+    print("per patient, 10 s 12-lead ECG at 500 Hz (median wall time):")
+    print(f"  C++ engine             {cpp:9.3f} s")
+    print(f"  NumPy reference        {ref:9.3f} s   ratio {ref / cpp:7.1f}x")
+    print(f"  neurokit2 multileads   {peer:9.3f} s   ratio {peer / cpp:7.1f}x")
+
+    patients = engine.draw_patients(args.cohort, 2026)
+    start = time.perf_counter()
+    engine.simulate_batch(patients, list(range(args.cohort)), 10.0, 500,
+                          n_threads=args.threads)  # fmt: skip
+    elapsed = time.perf_counter() - start
+    print(f"{args.cohort} patients on {args.threads} threads: {elapsed:.1f} s "
+          f"({elapsed / args.cohort * 1000:.0f} ms per patient)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
