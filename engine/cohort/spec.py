@@ -235,6 +235,13 @@ def _parse_engine(doc: dict, where: str) -> tuple[int, float, dict]:
     options = table.get("options", {})
     if not isinstance(options, dict):
         raise _fail(where, "engine.options", "must be a table of engine options")
+    for name, value in options.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _fail(
+                where,
+                f"engine.options.{name}",
+                f"must be a number (an engine parameter's value), got {value!r}",
+            )
     return int(fs), float(duration), dict(options)
 
 
@@ -452,6 +459,9 @@ def _parse_mapping(doc: dict, classes: dict, where: str) -> dict[str, Mapping]:
             raise _fail(where, f"{key}.slope", "must not be zero")
         if not numbers["low"] < numbers["high"]:
             raise _fail(where, f"{key}.low", "must be below 'high'")
+        for sub in ("covariates", "class"):
+            if not isinstance(table.get(sub, {}), dict):
+                raise _fail(where, f"{key}.{sub}", "must be a table")
         covariates = {
             name: _number(table.get("covariates", {}), f"{key}.covariates", name, where)
             for name in table.get("covariates", {})

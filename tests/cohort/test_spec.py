@@ -94,6 +94,8 @@ def spec_text(old: str = "", new: str = "") -> str:
         ("[class_features.CLBBB.qrs_ms]", "[class_features.CRBBB.qrs_ms]",
          "class_features.CRBBB", "missing from [classes]"),
         ("[cohort]", "[cohorts]", "cohorts", "not a spec section"),
+        ("[classes]", "[engine]\noptions = { grid_spacing_mm = \"fine\" }\n\n"
+         "[classes]", "engine.options.grid_spacing_mm", "must be a number"),
     ],
 )  # fmt: skip
 def test_a_malformed_spec_is_refused_naming_the_key(old, new, key, expected):
