@@ -42,12 +42,12 @@ import numpy as np
 import pandas as pd
 import polars as pl
 from anonymeter.evaluators.singling_out_evaluator import (
-    multivariate_singling_out_queries,
     univariate_singling_out_queries,
 )
 from anonymeter.stats.confidence import EvaluationResults
 
 from catalog.gate.neighbors import nearest
+from catalog.gate.queries import Encoding, count_matches, multivariate_queries
 
 log = logging.getLogger(__name__)
 
@@ -207,38 +207,69 @@ def singling_out(
     """
     rng = task_rng(seed, f"singling_out_{mode}")
     syn_pl, ori_pl, control_pl = (_distinct(t) for t in (syn, ori, control))
-    if mode == "univariate":
-        queries = _univariate_queries(syn_pl, n_attacks, rng)
-        width = 1
-    else:
+    if mode == "multivariate":
         width = min(n_cols, syn.shape[1])
-        # More queries than synthetic rows cannot be found in a small table
-        # without exhausting every attempt; anonymeter's cap is 10 million.
-        wanted = min(n_attacks, len(syn_pl))
-        queries = multivariate_singling_out_queries(
-            syn_pl, wanted, width, max_attempts=ATTEMPTS_PER_QUERY * wanted, rng=rng
-        )
-    baseline = _random_queries(syn, n_attacks, width, rng)
-    n_success = _count_singled_out(ori_pl, queries)
-    n_control = _count_singled_out(control_pl, queries)
-    n_baseline = _count_singled_out(ori_pl, baseline)
-    evaluator = f"singling_out_{mode}"
-    if not queries:
-        return _no_queries(evaluator, n_baseline, len(baseline))
+        return _multivariate(syn_pl, ori_pl, control_pl, syn, n_attacks, width, rng)
+    queries = _univariate_queries(syn_pl, n_attacks, rng)
+    baseline = _random_queries(syn, n_attacks, 1, rng)
+    counts = (
+        _count_singled_out(ori_pl, queries),
+        _count_singled_out(control_pl, queries),
+        _count_singled_out(ori_pl, baseline),
+    )
+    return _singling_out_result(
+        "singling_out_univariate", len(queries), n_attacks, len(baseline), counts
+    )
+
+
+def _singling_out_result(
+    evaluator: str,
+    n_queries: int,
+    n_attacks: int,
+    n_random: int,
+    counts: tuple[int, int, int],
+) -> RiskResult:
+    """Risk relative to the ``n_queries`` formed, not the ``n_attacks`` asked."""
+    n_success, n_control, n_baseline = counts
+    if n_queries == 0:
+        return _no_queries(evaluator, n_baseline, n_random)
     result = _score(
         evaluator,
         None,
-        (len(queries), len(baseline), len(queries)),
+        (n_queries, n_random, n_queries),
         n_success,
         n_control,
         n_baseline,
     )
-    if len(queries) < n_attacks:
+    if n_queries < n_attacks:
         result.notes.append(
-            f"{len(queries)} of {n_attacks} requested queries single out a "
+            f"{n_queries} of {n_attacks} requested queries single out a "
             "synthetic row; the risk is relative to the queries formed"
         )
     return result
+
+
+def _multivariate(syn_pl, ori_pl, control_pl, syn, n_attacks, width, rng):
+    """The multivariate attack with anonymeter's queries built as arrays."""
+    categorical = {c for c in syn.columns if not pd.api.types.is_float_dtype(syn[c])}
+    encoding = Encoding(list(syn.columns), categorical)
+    # More queries than synthetic rows cannot be found in a small table
+    # without exhausting every attempt; anonymeter's cap is 10 million.
+    wanted = min(n_attacks, syn_pl.height)
+    queries = multivariate_queries(
+        syn_pl, encoding, wanted, width, ATTEMPTS_PER_QUERY * wanted, rng
+    )
+    baseline = _random_queries(syn, n_attacks, width, rng)
+    n_success = int(np.sum(count_matches(queries, encoding.matrix(ori_pl)) == 1))
+    n_control = int(np.sum(count_matches(queries, encoding.matrix(control_pl)) == 1))
+    n_baseline = _count_singled_out(ori_pl, baseline)
+    return _singling_out_result(
+        "singling_out_multivariate",
+        len(queries),
+        n_attacks,
+        len(baseline),
+        (n_success, n_control, n_baseline),
+    )
 
 
 def _univariate_queries(

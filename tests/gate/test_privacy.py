@@ -5,12 +5,17 @@ from __future__ import annotations
 import anonymeter.evaluators  # noqa: F401  (before anonymeter.neighbors)
 import numpy as np
 import pandas as pd
+import polars as pl
 import pytest
 from anonymeter.evaluators.inference_evaluator import evaluate_inference_guesses
+from anonymeter.evaluators.singling_out_evaluator import (
+    multivariate_singling_out_queries,
+)
 from anonymeter.neighbors.mixed_types_kneighbors import MixedTypeKNeighbors
 
 from catalog.gate import privacy
 from catalog.gate.neighbors import encode, nearest
+from catalog.gate.queries import Encoding, count_matches, multivariate_queries
 from catalog.gate.tables import harmonise
 from tests.gate.cohort import cohort
 
@@ -123,3 +128,30 @@ def test_the_same_seed_gives_the_same_risks_and_another_seed_other_draws(small):
     other = privacy.singling_out(ori, syn, ctrl, "multivariate", 200, seed=6)
     assert first.to_dict() == again.to_dict()
     assert (first.n_success, first.n_control) != (other.n_success, other.n_control)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_array_queries_are_anonymeters_queries(small, seed):
+    ori, ctrl, syn, numeric = small
+    syn = syn.copy()
+    syn.loc[::11, "pr_ms"] = np.nan
+    syn.loc[5, "diagnosis"] = "it's"
+    syn_pl, ori_pl = privacy._distinct(syn), privacy._distinct(ori)
+    categorical = {c for c in syn.columns if c not in numeric}
+    expected = multivariate_singling_out_queries(
+        syn_pl, 150, 3, 20_000, np.random.default_rng(seed)
+    )
+    encoding = Encoding(list(syn.columns), categorical)
+    ours = multivariate_queries(
+        syn_pl, encoding, 150, 3, 20_000, np.random.default_rng(seed)
+    )
+    assert len(ours) == len(expected) == 150
+    counts = syn_pl.select(
+        [q.cast(pl.Int64).sum().alias(str(i)) for i, q in enumerate(expected)]
+    ).row(0)
+    assert count_matches(ours, encoding.matrix(syn_pl)).tolist() == [1] * 150
+    on_ori = ori_pl.select(
+        [q.cast(pl.Int64).sum().alias(str(i)) for i, q in enumerate(expected)]
+    ).row(0)
+    assert count_matches(ours, encoding.matrix(ori_pl)).tolist() == list(on_ori)
+    assert list(counts) == [1] * 150
