@@ -68,12 +68,16 @@ def main() -> None:
               f"{wall / cpp[0]:6.1f}x / {cpu / cpp[1]:6.1f}x")  # fmt: skip
 
     patients = engine.draw_patients(args.cohort, 2026)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     engine.simulate_batch(patients, list(range(args.cohort)), 10.0, 500,
                           n_threads=args.threads)  # fmt: skip
     elapsed = time.perf_counter() - start
-    print(f"{args.cohort} patients on {args.threads} threads: {elapsed:.1f} s "
-          f"({elapsed / args.cohort * 1000:.0f} ms per patient)")  # fmt: skip
+    cpu = time.process_time() - start_cpu
+    print(
+        f"{args.cohort} patients on {args.threads} threads: wall {elapsed:.1f} s, "
+        f"cpu {cpu:.1f} s (cpu / {args.threads} = {cpu / args.threads:.1f} s)"
+    )
+    print(f"machine load average: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
