@@ -184,9 +184,29 @@ def freeze(session: Session, settings: Settings, release_ids: Sequence[str]) -> 
 
 
 def insert_rows(session: Session, rows: Sequence[dict]) -> None:
-    """Add rows for releases that have none (as after :func:`clear`)."""
-    if rows:
+    """Store rows, replacing any a concurrent writer stored meanwhile.
+
+    A release's rows are frozen at publication and rebuilt on read when
+    missing, so two writers may race to store the same rows: the last one
+    wins, and both wrote the same text.
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    else:
         session.execute(insert(oai_record), list(rows))
+        return
+    statement = upsert(oai_record)
+    columns = [c.name for c in oai_record.columns if c.name != "release_id"]
+    statement = statement.on_conflict_do_update(
+        index_elements=["release_id"],
+        set_={name: statement.excluded[name] for name in columns},
+    )
+    session.execute(statement, list(rows))
 
 
 def clear(session: Session) -> None:

@@ -20,6 +20,7 @@ snapshot of the dataset's fields that publication freezes.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -407,9 +408,12 @@ def _person(creator: Creator) -> model.Person | model.Organization:
 
 
 def organisation_model(org: OrganisationRecord) -> model.Organization:
-    contact = None
-    if org.email or org.homepage:
-        contact = model.ContactPoint(name=org.name, email=org.email, url=org.homepage)
+    # HealthDCAT-AP asks every publisher for a contact point: an e-mail
+    # address or a contact page; the organisation's catalog page is the
+    # fallback, and it says how to reach the publisher.
+    contact = model.ContactPoint(
+        name=org.name, email=org.email, url=org.homepage or org.uri
+    )
     ror = org.ror or None
     return model.Organization(
         name=org.name, slug=org.slug, ror=ror, homepage=org.homepage, contact=contact
@@ -456,19 +460,13 @@ def release_model(release: ReleaseRecord) -> model.Release:
     """The release as :class:`metadata.model.Release`, public files only.
 
     A withdrawn release keeps its distributions' descriptions without download
-    links, as the model asks.
-
-    Raises
-    ------
-    ValueError
-        If the release has no public file (the model needs one distribution).
+    links, as the model asks. A release whose files are all restricted (a real
+    source) is described by one distribution without a download link: its
+    access URL is the landing page that says how to request access.
     """
     files = [f for f in release.files if not f.restricted]
     if not files:
-        raise ValueError(
-            f"release {release.identifier}: no public file to describe as a "
-            "distribution"
-        )
+        return _release(release, [restricted_distribution(release)])
     distributions = [
         model.Distribution(
             title=f.path,
@@ -480,6 +478,30 @@ def release_model(release: ReleaseRecord) -> model.Release:
         )
         for f in files
     ]
+    return _release(release, distributions)
+
+
+def restricted_distribution(release: ReleaseRecord) -> model.Distribution:
+    """One distribution standing for files that are released only on request.
+
+    No file is named; the checksum is that of the sorted list of the files'
+    SHA-256 sums, so a requester can check what they receive.
+    """
+    listing = "".join(sorted(f"{f.sha256}\n" for f in release.files))
+    return model.Distribution(
+        title=f"{len(release.files)} restricted files, available on request",
+        description="Released under a data access agreement with the publisher.",
+        access_url=release.uri,
+        download_url=None,
+        media_type="application/octet-stream",
+        byte_size=sum(f.size_bytes for f in release.files),
+        sha256=hashlib.sha256(listing.encode()).hexdigest(),
+    )
+
+
+def _release(
+    release: ReleaseRecord, distributions: list[model.Distribution]
+) -> model.Release:
     withdrawal = None
     if release.withdrawn:
         withdrawal = model.Withdrawal(

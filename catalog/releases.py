@@ -22,6 +22,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -227,7 +228,16 @@ def record_refusal(
     session.commit()
 
 
+_notify_lock = threading.Lock()
+
+
 def notify(release_id: str) -> None:
+    """Run the ``on_change`` hooks for a release, one release at a time."""
+    with _notify_lock:
+        _run_hooks(release_id)
+
+
+def _run_hooks(release_id: str) -> None:
     for hook in list(on_change):
         try:
             hook(release_id)

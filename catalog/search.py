@@ -146,7 +146,12 @@ def index_dataset(session: Session, dataset_id: str, base_url: str) -> bool:
     """Bring one dataset's index entry up to date; True if it is findable.
 
     The caller commits; the change is part of the caller's transaction.
+    Two indexers of the same dataset (a local publish and a follower, or two
+    service processes) are serialised by a lock on the dataset's row.
     """
+    session.execute(
+        select(Dataset.id).where(Dataset.id == dataset_id).with_for_update()
+    )
     session.execute(delete(SearchDoc).where(SearchDoc.dataset_id == dataset_id))
     dataset = _load(session, dataset_id)
     findable = dataset is not None and latest_release(dataset) is not None

@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -276,6 +277,30 @@ def _generation(marker: str | None) -> str:
         return ""
 
 
+# A read-only store is a snapshot of the on-disk files at open time; when the
+# service compacts the store the snapshot's files may vanish. The query is then
+# run again on a freshly opened snapshot.
+_STALE_SNAPSHOT = ("IO error", "Corruption", "No such file")
+
+
+def _query_fresh(store_path: str, store: pyoxigraph.Store | None, job: QueryJob):
+    """Run ``job``; return its answer and the store it was answered from."""
+    attempts = 6
+    for attempt in range(attempts):
+        try:
+            if store is None:
+                store = pyoxigraph.Store.read_only(store_path)
+            return run_on_store(store, job), store
+        except (RuntimeError, OSError) as exc:
+            if attempt == attempts - 1 or not any(
+                t in str(exc) for t in _STALE_SNAPSHOT
+            ):
+                raise
+            store = None
+            time.sleep(0.05 * (attempt + 1))
+    raise RuntimeError("unreachable: the last attempt either returns or raises")
+
+
 def _worker(conn, store_path: str, marker: str | None) -> None:
     """Answer jobs from ``conn`` until it closes (runs in a child process)."""
     store, seen = None, None
@@ -286,9 +311,10 @@ def _worker(conn, store_path: str, marker: str | None) -> None:
             return
         try:
             current = _generation(marker)
-            if store is None or current != seen:
-                store, seen = pyoxigraph.Store.read_only(store_path), current
-            reply = ("ok", run_on_store(store, job))
+            if current != seen:
+                store, seen = None, current
+            result, store = _query_fresh(store_path, store, job)
+            reply = ("ok", result)
         except SyntaxError as exc:
             reply = ("refused", f"malformed SPARQL query: {exc}")
         except Exception as exc:  # noqa: BLE001 - reported to the parent as text
