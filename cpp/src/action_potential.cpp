@@ -9,9 +9,9 @@ namespace cardiofair {
 
 namespace {
 
-constexpr double kFineMs = 0.01;       // integration step
-constexpr double kCoarseMs = 0.5;      // step of the intermediate shapes
-constexpr double kTraceMs = 700.0;     // length of the integrated trace
+constexpr double kFineMs = 0.01;    // integration step
+constexpr double kCoarseMs = 0.5;   // step of the intermediate shapes
+constexpr double kTraceMs = 700.0;  // length of the integrated trace
 
 struct Trace {
   std::vector<double> v;
@@ -88,7 +88,8 @@ std::vector<double> smooth(const std::vector<double>& values, double sigma_ms) {
     double acc = 0.0;
     for (long k = -half; k <= half; ++k) {
       const long j = i - k;
-      const double value = j < 0 ? 0.0 : (j >= n ? values.back() : values[static_cast<std::size_t>(j)]);
+      const double value =
+          j < 0 ? 0.0 : (j >= n ? values.back() : values[static_cast<std::size_t>(j)]);
       acc += kernel[static_cast<std::size_t>(k + half)] * value;
     }
     out[static_cast<std::size_t>(i)] = acc / total;
@@ -123,10 +124,10 @@ std::vector<double> integrate_mitchell_schaeffer(const MitchellSchaeffer& cell,
   for (std::size_t i = 0; i < steps; ++i) {
     const double t = static_cast<double>(i) * dt_ms;
     const double stimulus = t < 0.5 ? 0.5 : 0.0;
-    const double dv = gate * v * v * (1.0 - v) / cell.tau_in_ms - v / cell.tau_out_ms +
-                      stimulus;
-    const double dgate = v < cell.v_gate ? (1.0 - gate) / cell.tau_open_ms
-                                         : -gate / cell.tau_close_ms;
+    const double dv =
+        gate * v * v * (1.0 - v) / cell.tau_in_ms - v / cell.tau_out_ms + stimulus;
+    const double dgate =
+        v < cell.v_gate ? (1.0 - gate) / cell.tau_open_ms : -gate / cell.tau_close_ms;
     v += dt_ms * dv;
     gate += dt_ms * dgate;
     trace[i + 1] = v;
@@ -165,7 +166,8 @@ ApShapes make_ap_shapes(double sample_ms, double smoothing_ms, double plateau_le
   // The grid starts early enough for the smoothing to fade out before it.
   const double rep_first = -plateau_lead_ms;
   const double rep_last = 80.0;
-  const double grid_first = rep_first - std::ceil(4.0 * smoothing_ms / kCoarseMs) * kCoarseMs;
+  const double grid_first =
+      rep_first - std::ceil(4.0 * smoothing_ms / kCoarseMs) * kCoarseMs;
   std::vector<double> rep;
   for (double s = grid_first; s <= rep_last + 1e-9; s += kCoarseMs) {
     const double t = tr.t_up + apd + s;
@@ -177,8 +179,8 @@ ApShapes make_ap_shapes(double sample_ms, double smoothing_ms, double plateau_le
   ApShapes shapes;
   shapes.template_apd90_ms = apd;
   shapes.upstroke = resample(up, up_first, up_first, up_last, sample_ms);
-  shapes.repolarisation = resample(rep, grid_first, grid_first,
-                                   rep_last + 4.0 * smoothing_ms, sample_ms);
+  shapes.repolarisation =
+      resample(rep, grid_first, grid_first, rep_last + 4.0 * smoothing_ms, sample_ms);
   return shapes;
 }
 

@@ -35,8 +35,8 @@ py::array_t<T> to_array(std::vector<T>&& values, std::vector<py::ssize_t> shape)
 py::dict to_dict(SimulationResult&& r) {
   const auto n_beats = static_cast<py::ssize_t>(r.beat_type.size());
   py::dict out;
-  out["signals"] = to_array(std::move(r.signals),
-                            {static_cast<py::ssize_t>(r.n_samples), 12});
+  out["signals"] =
+      to_array(std::move(r.signals), {static_cast<py::ssize_t>(r.n_samples), 12});
   out["fiducials"] = to_array(std::move(r.fiducials), {n_beats, fiducial_count});
   out["beat_type"] = to_array(std::move(r.beat_type), {n_beats});
   out["rr_ms"] = to_array(std::move(r.rr_ms), {n_beats});
@@ -83,11 +83,12 @@ py::dict heart_model(const std::map<std::string, double>& overrides,
   out["ventricular_activation_ms"] =
       to_array(std::move(model.ventricular_activation_ms), {nv});
   out["ventricular_apd_ms"] = to_array(std::move(model.ventricular_apd_ms), {nv});
-  out["ventricular_weights"] = to_array(
-      std::move(model.ventricular_weights), {nv, static_cast<py::ssize_t>(kElectrodeCount)});
-  out["ectopic_activation_ms"] = to_array(
-      std::move(model.ectopic_activation_ms),
-      {static_cast<py::ssize_t>(model.ectopic_activation_ms.size())});
+  out["ventricular_weights"] =
+      to_array(std::move(model.ventricular_weights),
+               {nv, static_cast<py::ssize_t>(kElectrodeCount)});
+  out["ectopic_activation_ms"] =
+      to_array(std::move(model.ectopic_activation_ms),
+               {static_cast<py::ssize_t>(model.ectopic_activation_ms.size())});
   out["atrial_position_mm"] = vec3_array(model.atria.grid.position);
   out["atrial_activation_ms"] = to_array(std::move(model.atrial_activation_ms), {na});
   out["atrial_weights"] = to_array(std::move(model.atrial_weights),
@@ -101,8 +102,9 @@ py::dict ap_shapes(double sample_ms, double smoothing_ms, double plateau_lead_ms
   const ApShapes shapes = make_ap_shapes(sample_ms, smoothing_ms, plateau_lead_ms);
   py::dict out;
   out["upstroke_t0_ms"] = shapes.upstroke.t0_ms;
-  out["upstroke"] = py::array_t<double>(static_cast<py::ssize_t>(shapes.upstroke.values.size()),
-                                        shapes.upstroke.values.data());
+  out["upstroke"] =
+      py::array_t<double>(static_cast<py::ssize_t>(shapes.upstroke.values.size()),
+                          shapes.upstroke.values.data());
   out["repolarisation_t0_ms"] = shapes.repolarisation.t0_ms;
   out["repolarisation"] =
       py::array_t<double>(static_cast<py::ssize_t>(shapes.repolarisation.values.size()),
@@ -125,7 +127,8 @@ py::list parameter_specs() {
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "cardiofair electrophysiology engine (C++ core)";
-  py::register_exception<InsufficientMemory>(m, "InsufficientMemory", PyExc_MemoryError);
+  py::register_exception<InsufficientMemory>(m, "InsufficientMemory",
+                                             PyExc_MemoryError);
 
   m.def("engine_version", &engine_version, "Version string of the compiled engine.");
   m.def("parameter_specs", &parameter_specs,
@@ -175,8 +178,10 @@ PYBIND11_MODULE(_core, m) {
         py::arg("plateau_lead_ms"), "Upstroke and repolarisation shapes.");
   m.def(
       "mitchell_schaeffer_apd90_ms",
-      [](double tau_in, double tau_out, double tau_open, double tau_close, double v_gate) {
-        return mitchell_schaeffer_apd90_ms({tau_in, tau_out, tau_open, tau_close, v_gate});
+      [](double tau_in, double tau_out, double tau_open, double tau_close,
+         double v_gate) {
+        return mitchell_schaeffer_apd90_ms(
+            {tau_in, tau_out, tau_open, tau_close, v_gate});
       },
       py::arg("tau_in_ms") = 0.3, py::arg("tau_out_ms") = 6.0,
       py::arg("tau_open_ms") = 120.0, py::arg("tau_close_ms") = 150.0,

@@ -26,9 +26,10 @@ std::vector<double> inverse_distances(const TissueGrid& grid, const HeartPose& p
 
 }  // namespace
 
-std::vector<double> electrode_weights(const TissueGrid& grid, const HeartPose& pose,
-                                      const std::array<Vec3, kElectrodeCount>& sites,
-                                      const std::array<double, kElectrodeCount>& gains) {
+std::vector<double> electrode_weights(
+    const TissueGrid& grid, const HeartPose& pose,
+    const std::array<Vec3, kElectrodeCount>& sites,
+    const std::array<double, kElectrodeCount>& gains) {
   const std::vector<double> z = inverse_distances(grid, pose, sites);
   std::vector<double> w(z.size(), 0.0);
   for (std::size_t n = 0; n < grid.size(); ++n) {
@@ -37,7 +38,8 @@ std::vector<double> electrode_weights(const TissueGrid& grid, const HeartPose& p
       if (nb[d] < 0) continue;
       const auto m = static_cast<std::size_t>(nb[d]);
       for (std::size_t e = 0; e < kElectrodeCount; ++e) {
-        w[n * kElectrodeCount + e] += z[n * kElectrodeCount + e] - z[m * kElectrodeCount + e];
+        w[n * kElectrodeCount + e] +=
+            z[n * kElectrodeCount + e] - z[m * kElectrodeCount + e];
       }
     }
   }
@@ -65,7 +67,8 @@ std::array<double, kElectrodeCount> pseudo_ecg_direct(
       if (other < 0) continue;
       const auto m = static_cast<std::size_t>(other);
       for (std::size_t e = 0; e < kElectrodeCount; ++e) {
-        phi[e] += (vm[m] - vm[n]) * (z[m * kElectrodeCount + e] - z[n * kElectrodeCount + e]);
+        phi[e] +=
+            (vm[m] - vm[n]) * (z[m * kElectrodeCount + e] - z[n * kElectrodeCount + e]);
       }
     }
   }

@@ -4,8 +4,8 @@
 #include <functional>
 #include <limits>
 #include <queue>
-#include <utility>
 #include <stdexcept>
+#include <utility>
 
 namespace cardiofair {
 
@@ -67,8 +67,9 @@ NodeTensor tensor_of(const ConductionField& conduction, std::size_t m) {
 }
 
 int step(const TissueGrid& grid, int node, int direction) {
-  return node < 0 ? -1 : grid.neighbours[static_cast<std::size_t>(node) * 6 +
-                                         static_cast<std::size_t>(direction)];
+  return node < 0 ? -1
+                  : grid.neighbours[static_cast<std::size_t>(node) * 6 +
+                                    static_cast<std::size_t>(direction)];
 }
 
 // The 26-neighbourhood: slot (dx + 1) + 3 (dy + 1) + 9 (dz + 1) holds the node
@@ -189,13 +190,12 @@ double local_update(const TissueGrid& grid, const std::vector<int>& table,
     const double c01 = q[1][2] * q[2][0] - q[1][0] * q[2][2];
     const double c02 = q[1][0] * q[2][1] - q[1][1] * q[2][0];
     const double det = q[0][0] * c00 + q[0][1] * c01 + q[0][2] * c02;
-    const double b[3][3] = {
-        {c00 / det, (q[0][2] * q[2][1] - q[0][1] * q[2][2]) / det,
-         (q[0][1] * q[1][2] - q[0][2] * q[1][1]) / det},
-        {c01 / det, (q[0][0] * q[2][2] - q[0][2] * q[2][0]) / det,
-         (q[0][2] * q[1][0] - q[0][0] * q[1][2]) / det},
-        {c02 / det, (q[0][1] * q[2][0] - q[0][0] * q[2][1]) / det,
-         (q[0][0] * q[1][1] - q[0][1] * q[1][0]) / det}};
+    const double b[3][3] = {{c00 / det, (q[0][2] * q[2][1] - q[0][1] * q[2][2]) / det,
+                             (q[0][1] * q[1][2] - q[0][2] * q[1][1]) / det},
+                            {c01 / det, (q[0][0] * q[2][2] - q[0][2] * q[2][0]) / det,
+                             (q[0][2] * q[1][0] - q[0][0] * q[1][2]) / det},
+                            {c02 / det, (q[0][1] * q[2][0] - q[0][0] * q[2][1]) / det,
+                             (q[0][0] * q[1][1] - q[0][1] * q[1][0]) / det}};
     const double t[3] = {t_vertex[chain[0]], t_vertex[chain[1]], t_vertex[chain[2]]};
     const double candidate = solve_face(3, b, t);
     if (candidate < best) best = candidate;
@@ -203,14 +203,16 @@ double local_update(const TissueGrid& grid, const std::vector<int>& table,
   }
   if (!triangle_done) {
     // The minimum lies on the tetrahedron's edges (or vertices, done above).
-    const int edges[3][2] = {{chain[0], chain[1]}, {chain[0], chain[2]}, {chain[1], chain[2]}};
+    const int edges[3][2] = {
+        {chain[0], chain[1]}, {chain[0], chain[2]}, {chain[1], chain[2]}};
     for (const auto& edge : edges) {
       const int u = edge[0];
       const int v = edge[1];
       if (t_vertex[u] == kInf || t_vertex[v] == kInf) continue;
       const double guu = gram(u, u), gvv = gram(v, v), guv = gram(u, v);
       const double det = guu * gvv - guv * guv;
-      const double b[3][3] = {{gvv / det, -guv / det, 0}, {-guv / det, guu / det, 0}, {}};
+      const double b[3][3] = {
+          {gvv / det, -guv / det, 0}, {-guv / det, guu / det, 0}, {}};
       const double t[3] = {t_vertex[u], t_vertex[v], 0.0};
       const double candidate = solve_face(2, b, t);
       if (candidate < best) best = candidate;

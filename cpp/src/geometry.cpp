@@ -1,11 +1,12 @@
 #include "cardiofair/geometry.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <string>
-#include <unistd.h>
 
 #include "cardiofair/rng.hpp"
 
@@ -101,8 +102,8 @@ std::vector<std::uint8_t> layer_depth(const VoxelBox& box,
       const long j = (static_cast<long>(v) / sy) % box.ny;
       const long k = static_cast<long>(v) / sz;
       const long steps[6] = {-sx, sx, -sy, sy, -sz, sz};
-      const bool inside[6] = {i > 0, i + 1 < box.nx, j > 0,
-                              j + 1 < box.ny, k > 0, k + 1 < box.nz};
+      const bool inside[6] = {i > 0,          i + 1 < box.nx, j > 0,
+                              j + 1 < box.ny, k > 0,          k + 1 < box.nz};
       for (int d = 0; d < 6; ++d) {
         if (!inside[d]) continue;
         const auto u = static_cast<std::size_t>(static_cast<long>(v) + steps[d]);
@@ -230,8 +231,7 @@ VentricularAnatomy build_ventricles(const PatientParameters& params) {
           theta[v] = angle;
           frac[v] = wall_fraction(q_lv_in, q_lv_out);
           height[v] = std::clamp(1.0 + p.z / (l_lv + w_lv), 0.0, 1.0);
-          if (in_territory(territory, angle, height[v]) &&
-              frac[v] <= transmurality) {
+          if (in_territory(territory, angle, height[v]) && frac[v] <= transmurality) {
             scar[v] = 1;
           } else {
             tissue[v] = 1;
@@ -324,8 +324,8 @@ AtrialAnatomy build_atria(const PatientParameters& params) {
         if (p.z < floor_z) continue;
         const double d_ra = dot(p - ra, p - ra);
         const double d_la = dot(p - la, p - la);
-        const bool in_shell = d_ra <= (r_ra + w) * (r_ra + w) ||
-                              d_la <= (r_la + w) * (r_la + w);
+        const bool in_shell =
+            d_ra <= (r_ra + w) * (r_ra + w) || d_la <= (r_la + w) * (r_la + w);
         const bool in_cavity = d_ra < r_ra * r_ra || d_la < r_la * r_la;
         if (in_shell && !in_cavity) tissue[box.index(i, j, k)] = 1;
       }
@@ -347,8 +347,8 @@ AtrialAnatomy build_atria(const PatientParameters& params) {
     const double cos_angle = (d.y * band_direction.y + d.z * band_direction.z) / across;
     if (cos_angle >= cos_half_width) anatomy.bachmann[m] = 1;
   }
-  anatomy.sinus_node = nearest_node(
-      anatomy.grid, ra + (r_ra + w) * normalized({-0.5, 0.2, 0.85}));
+  anatomy.sinus_node =
+      nearest_node(anatomy.grid, ra + (r_ra + w) * normalized({-0.5, 0.2, 0.85}));
   anatomy.av_node = nearest_node(
       anatomy.grid, ra + (r_ra + 0.5 * w) * normalized({0.55, -0.2, -0.81}));
   return anatomy;
@@ -376,8 +376,8 @@ std::array<Vec3, kElectrodeCount> electrode_sites(const PatientParameters& param
   // Angle around the torso from the sternum towards the patient's left, height.
   const double sites[kElectrodeCount][2] = {
       {-1.2, 170.0}, {1.2, 170.0}, {0.5, -230.0},   // RA, LA, LL
-      {-0.14, 15.0}, {0.14, 15.0}, {0.40, 0.0},      // V1, V2, V3
-      {0.65, -25.0}, {1.0, -25.0}, {1.35, -25.0}};   // V4, V5, V6
+      {-0.14, 15.0}, {0.14, 15.0}, {0.40, 0.0},     // V1, V2, V3
+      {0.65, -25.0}, {1.0, -25.0}, {1.35, -25.0}};  // V4, V5, V6
   RandomStream rng(seed, Stream::electrodes);
   const double jitter = params[Param::electrode_jitter_mm];
   std::array<Vec3, kElectrodeCount> out;

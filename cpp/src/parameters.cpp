@@ -79,8 +79,7 @@ const std::array<ParameterSpec, kParameterCount> kTable = {{
      "atrial action-potential duration (APD90) at RR 1000 ms"},
     {"repolarisation_smoothing_ms", "ms", 8.0, 0.0, 30.0, 0.0, false,
      "Gaussian width smoothing the repolarisation shape (electrotonic load)"},
-    {"heart_rate_bpm", "1/min", 68.0, 30.0, 180.0, 7.0, false,
-     "mean heart rate"},
+    {"heart_rate_bpm", "1/min", 68.0, 30.0, 180.0, 7.0, false, "mean heart rate"},
     {"hrv_sd_ms", "ms", 20.0, 0.0, 150.0, 4.0, false,
      "standard deviation of random beat-to-beat RR variation"},
     {"rsa_amplitude_ms", "ms", 15.0, 0.0, 100.0, 0.0, false,
@@ -120,8 +119,7 @@ const std::array<ParameterSpec, kParameterCount> kTable = {{
      "amplitude of mains interference"},
     {"noise_muscle_mv", "mV", 0.0, 0.0, 1.0, 0.0, false,
      "standard deviation of white muscle noise"},
-    {"mains_frequency_hz", "Hz", 50.0, 50.0, 60.0, 0.0, false,
-     "mains frequency"},
+    {"mains_frequency_hz", "Hz", 50.0, 50.0, 60.0, 0.0, false, "mains frequency"},
 }};
 
 std::string format_value(double value) {
@@ -145,10 +143,9 @@ void PatientParameters::set(const std::string& name, double value) {
     const ParameterSpec& spec = kTable[i];
     if (name != spec.name) continue;
     if (!std::isfinite(value) || value < spec.min_value || value > spec.max_value) {
-      throw std::invalid_argument(name + " must be in [" +
-                                  format_value(spec.min_value) + ", " +
-                                  format_value(spec.max_value) + "], got " +
-                                  format_value(value));
+      throw std::invalid_argument(
+          name + " must be in [" + format_value(spec.min_value) + ", " +
+          format_value(spec.max_value) + "], got " + format_value(value));
     }
     if (spec.integer && value != std::floor(value)) {
       throw std::invalid_argument(name + " must be a whole number, got " +

@@ -19,8 +19,8 @@ namespace {
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kDeg = kPi / 180.0;
 constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kLeadInMs = 2500.0;   // simulated before the record starts
-constexpr double kLeadOutMs = 400.0;   // simulated after it ends
+constexpr double kLeadInMs = 2500.0;  // simulated before the record starts
+constexpr double kLeadOutMs = 400.0;  // simulated after it ends
 constexpr int kFibrillationMaps = 4;
 constexpr std::uint64_t kWaveStream = 5;
 
@@ -101,13 +101,14 @@ std::vector<ActivationSource> root_sites(const PatientParameters& params,
     const double c = 0.8 * params[Param::lv_length_mm];
     const Vec3 d = normalized({-0.7, 0.5, -0.45});
     const Vec3 point{v.rv_centre_x_mm + a * d.x, b * d.y, c * d.z};
-    sources.push_back({checked_node(grid, point, "the RV site"), params[Param::rv_delay_ms]});
+    sources.push_back(
+        {checked_node(grid, point, "the RV site"), params[Param::rv_delay_ms]});
   }
   if (sources.empty()) {
     // Both bundles blocked: an escape rhythm from the septal base.
-    sources.push_back({checked_node(grid, lv_endocardial_point(params, 0.0, 0.9),
-                                    "the escape site"),
-                       0.0});
+    sources.push_back(
+        {checked_node(grid, lv_endocardial_point(params, 0.0, 0.9), "the escape site"),
+         0.0});
   }
   return sources;
 }
@@ -140,7 +141,8 @@ std::vector<double> ventricular_apd(const PatientParameters& params,
 
 // ---------------------------------------------------------------- atria
 
-ConductionField atrial_conduction(const PatientParameters& params, const AtrialAnatomy& a) {
+ConductionField atrial_conduction(const PatientParameters& params,
+                                  const AtrialAnatomy& a) {
   const std::size_t n = a.grid.size();
   ConductionField field{std::vector<Vec3>(n, Vec3{1.0, 0.0, 0.0}),
                         std::vector<double>(n, params[Param::cv_atrial_m_per_s]),
@@ -175,7 +177,7 @@ struct Beat {
   double origin_ms;
   double rr_prev_ms;
   bool ectopic;
-  double p_on_ms;   // NaN when the beat has no conducted P wave
+  double p_on_ms;  // NaN when the beat has no conducted P wave
   double p_off_ms;
 };
 
@@ -185,8 +187,9 @@ struct Histograms {
 
 void add_activation(EventHistogram& up, EventHistogram& rep,
                     const std::vector<double>& weights,
-                    const std::vector<double>& activation, const std::vector<double>* apd,
-                    double uniform_apd, double scale, double origin_ms) {
+                    const std::vector<double>& activation,
+                    const std::vector<double>* apd, double uniform_apd, double scale,
+                    double origin_ms) {
   for (std::size_t n = 0; n < activation.size(); ++n) {
     const double tau = activation[n];
     if (tau == kInf) continue;
@@ -266,9 +269,10 @@ void add_fibrillation(const PatientParameters& params, const HeartModel& model,
   RandomStream rng(seed, static_cast<Stream>(kWaveStream));
   const double cycle = params[Param::af_cycle_ms];
   const double apd = std::max(kAtrialPlateauLeadMs + 20.0, 0.5 * cycle);
-  for (double c = -kLeadInMs + 50.0; c < end_ms; c += cycle * (0.75 + 0.5 * rng.uniform())) {
-    const auto map = std::min(
-        kFibrillationMaps - 1, static_cast<int>(rng.uniform() * kFibrillationMaps));
+  for (double c = -kLeadInMs + 50.0; c < end_ms;
+       c += cycle * (0.75 + 0.5 * rng.uniform())) {
+    const auto map = std::min(kFibrillationMaps - 1,
+                              static_cast<int>(rng.uniform() * kFibrillationMaps));
     add_activation(hist.atrial_up, hist.atrial_rep, model.atrial_weights,
                    model.fibrillation_activation_ms[static_cast<std::size_t>(map)],
                    nullptr, apd, 1.0, c);
@@ -341,9 +345,9 @@ HeartModel build_heart(const PatientParameters& params, std::uint64_t seed) {
   if (params.flag(Param::atrial_fibrillation)) {
     RandomStream rng(seed, Stream::fibrillation);
     for (int k = 0; k < kFibrillationMaps; ++k) {
-      const auto node = std::min(a.grid.size() - 1,
-                                 static_cast<std::size_t>(
-                                     rng.uniform() * static_cast<double>(a.grid.size())));
+      const auto node = std::min(
+          a.grid.size() - 1,
+          static_cast<std::size_t>(rng.uniform() * static_cast<double>(a.grid.size())));
       model.fibrillation_activation_ms.push_back(
           solve_eikonal(a.grid, atrial, {{static_cast<int>(node), 0.0}}));
     }
@@ -353,7 +357,8 @@ HeartModel build_heart(const PatientParameters& params, std::uint64_t seed) {
   const auto sites = electrode_sites(params, seed);
   std::array<double, kElectrodeCount> gains;
   for (std::size_t e = 0; e < kElectrodeCount; ++e) {
-    gains[e] = params[Param::torso_gain] * (e < 3 ? params[Param::limb_lead_gain] : 1.0);
+    gains[e] =
+        params[Param::torso_gain] * (e < 3 ? params[Param::limb_lead_gain] : 1.0);
   }
   model.ventricular_weights = electrode_weights(v.grid, pose, sites, gains);
   for (double& gain : gains) gain *= params[Param::atrial_gain];
@@ -372,8 +377,8 @@ void check_recording(double duration_s, double fs) {
   }
 }
 
-SimulationResult simulate(const PatientParameters& params, double duration_s,
-                          double fs, std::uint64_t seed) {
+SimulationResult simulate(const PatientParameters& params, double duration_s, double fs,
+                          std::uint64_t seed) {
   check_recording(duration_s, fs);
   const HeartModel model = build_heart(params, seed);
   const double step = 1000.0 / fs;
@@ -383,8 +388,9 @@ SimulationResult simulate(const PatientParameters& params, double duration_s,
   const auto lead_out = static_cast<std::size_t>(std::ceil(kLeadOutMs / step));
   const std::size_t n_bins = lead_in + n_samples + lead_out;
   const double origin = -static_cast<double>(lead_in) * step;
-  Histograms hist{EventHistogram(n_bins, origin, step), EventHistogram(n_bins, origin, step),
-                  EventHistogram(n_bins, origin, step), EventHistogram(n_bins, origin, step)};
+  Histograms hist{
+      EventHistogram(n_bins, origin, step), EventHistogram(n_bins, origin, step),
+      EventHistogram(n_bins, origin, step), EventHistogram(n_bins, origin, step)};
 
   const double end_ms = duration_ms + kLeadOutMs;
   const std::vector<Beat> beats = make_rhythm(params, model, hist, end_ms, seed);
@@ -411,14 +417,17 @@ SimulationResult simulate(const PatientParameters& params, double duration_s,
       t_end = std::max(t_end, activation[n] + model.ventricular_apd_ms[n] * scale);
     }
     const double times[fiducial_count] = {beat.p_on_ms, beat.p_off_ms, qrs_on,
-                                          beat.origin_ms + qrs.last, beat.origin_ms + t_end};
-    for (double time : times) result.fiducials.push_back(to_sample(time, step, n_samples));
+                                          beat.origin_ms + qrs.last,
+                                          beat.origin_ms + t_end};
+    for (double time : times)
+      result.fiducials.push_back(to_sample(time, step, n_samples));
     result.beat_type.push_back(beat.ectopic ? 1 : 0);
     result.rr_ms.push_back(beat.rr_prev_ms);
   }
 
   const double smoothing = params[Param::repolarisation_smoothing_ms];
-  const ApShapes ventricular = make_ap_shapes(step, smoothing, kVentricularPlateauLeadMs);
+  const ApShapes ventricular =
+      make_ap_shapes(step, smoothing, kVentricularPlateauLeadMs);
   const ApShapes atrial_shapes = make_ap_shapes(step, smoothing, kAtrialPlateauLeadMs);
   std::vector<double> phi = hist.ventricular_up.convolve(ventricular.upstroke);
   const std::vector<double> parts[3] = {
@@ -433,7 +442,8 @@ SimulationResult simulate(const PatientParameters& params, double duration_s,
   result.signals.resize(n_samples * 12);
   for (std::size_t k = 0; k < n_samples; ++k) {
     const auto leads = standard_leads(&phi[(lead_in + k) * kElectrodeCount]);
-    std::copy(leads.begin(), leads.end(), result.signals.begin() + static_cast<long>(k * 12));
+    std::copy(leads.begin(), leads.end(),
+              result.signals.begin() + static_cast<long>(k * 12));
   }
   return result;
 }

@@ -24,7 +24,8 @@ TissueGrid slab(double h, double a, double c) {
   for (int k = 0; k < sz; ++k)
     for (int j = 0; j < sx; ++j)
       for (int i = 0; i < sx; ++i)
-        grid.position.push_back({-a + h * (i + 0.5), -a + h * (j + 0.5), -c + h * (k + 0.5)});
+        grid.position.push_back(
+            {-a + h * (i + 0.5), -a + h * (j + 0.5), -c + h * (k + 0.5)});
   grid.neighbours.assign(grid.size() * 6, -1);
   auto id = [&](int i, int j, int k) { return (k * sx + j) * sx + i; };
   for (int k = 0; k < sz; ++k)
@@ -45,7 +46,8 @@ std::array<Vec3, kElectrodeCount> electrodes() {
   std::array<Vec3, kElectrodeCount> sites;
   for (std::size_t e = 0; e < kElectrodeCount; ++e) {
     const double angle = 0.7 * static_cast<double>(e);
-    sites[e] = {40.0 * std::cos(angle), 40.0 * std::sin(angle), 15.0 + 3.0 * static_cast<double>(e)};
+    sites[e] = {40.0 * std::cos(angle), 40.0 * std::sin(angle),
+                15.0 + 3.0 * static_cast<double>(e)};
   }
   return sites;
 }
@@ -146,8 +148,9 @@ void histogram_form_equals_direct_evaluation() {
     for (std::size_t e = 0; e < kElectrodeCount; ++e) {
       double direct = 0.0;
       for (std::size_t n = 0; n < grid.size(); ++n) {
-        direct += w[n * kElectrodeCount + e] *
-                  (read(shapes.upstroke, t - tau[n]) - read(shapes.repolarisation, t - rho[n]));
+        direct +=
+            w[n * kElectrodeCount + e] * (read(shapes.upstroke, t - tau[n]) -
+                                          read(shapes.repolarisation, t - rho[n]));
       }
       const double fast = a[k * kElectrodeCount + e] - b[k * kElectrodeCount + e];
       worst = std::max(worst, std::fabs(fast - direct));

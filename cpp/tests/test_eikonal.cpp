@@ -70,8 +70,8 @@ Errors point_source_errors(double h, const std::function<bool(Vec3)>& keep, Vec3
                            Vec3 fibre, double vf, double vt) {
   const TissueGrid grid = box_grid(h, half, keep);
   const int source = nearest_node(grid, {0.0, 0.0, 0.0});
-  const auto times = solve_eikonal(grid, uniform_field(grid.size(), fibre, vf, vt),
-                                   {{source, 0.0}});
+  const auto times =
+      solve_eikonal(grid, uniform_field(grid.size(), fibre, vf, vt), {{source, 0.0}});
   double sum = 0.0, worst = 0.0;
   int count = 0;
   for (std::size_t n = 0; n < grid.size(); ++n) {
@@ -123,7 +123,8 @@ double plane_wave_speed(Vec3 fibre, double vf, double vt) {
   const TissueGrid grid = box_grid(h, {10.0, 20.0, 1.0}, [](Vec3) { return true; });
   std::vector<ActivationSource> sources;
   for (std::size_t n = 0; n < grid.size(); ++n) {
-    if (grid.position[n].x <= -10.0 + 1e-9) sources.push_back({static_cast<int>(n), 0.0});
+    if (grid.position[n].x <= -10.0 + 1e-9)
+      sources.push_back({static_cast<int>(n), 0.0});
   }
   const auto times =
       solve_eikonal(grid, uniform_field(grid.size(), fibre, vf, vt), sources);
@@ -162,7 +163,8 @@ void sources_and_unreached_nodes() {
   grid.spacing_mm = 1.0;
   grid.position = {{0, 0, 0}, {5, 0, 0}};
   grid.neighbours.assign(12, -1);
-  const auto times = solve_eikonal(grid, uniform_field(2, {1, 0, 0}, 1.0, 1.0), {{0, 3.0}});
+  const auto times =
+      solve_eikonal(grid, uniform_field(2, {1, 0, 0}, 1.0, 1.0), {{0, 3.0}});
   CF_CHECK(times[0] == 3.0);
   CF_CHECK(std::isinf(times[1]));
 }

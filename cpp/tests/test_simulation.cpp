@@ -36,8 +36,8 @@ int main() {
 
   // The same seeds give bit-identical records on 1 and 2 threads.
   const PatientParameters coarse = parameters_from({{"grid_spacing_mm", 2.5}});
-  const PatientParameters fast = parameters_from({{"grid_spacing_mm", 2.5},
-                                                  {"heart_rate_bpm", 90.0}});
+  const PatientParameters fast =
+      parameters_from({{"grid_spacing_mm", 2.5}, {"heart_rate_bpm", 90.0}});
   const std::vector<PatientParameters> patients = {coarse, fast, coarse};
   const std::vector<std::uint64_t> seeds = {1, 2, 3};
   const auto one = simulate_batch(patients, seeds, 3.0, 500.0, 1);

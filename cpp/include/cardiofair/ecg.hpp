@@ -1,10 +1,10 @@
 #pragma once
 // Electrode potentials by the infinite-medium pseudo-ECG in its exact discrete
 // fast form. With G the gradient over tissue edges, the pseudo-ECG sum over
-// edges equals -Vm^T (G^T G) z_e / (4 pi) (z_e = 1/r to electrode e), so each node gets a
-// weight w_e[n] per electrode (summing to zero over nodes), and because every
-// node's voltage is U(t - tau_n) - R(t - rho_n), each electrode signal is two
-// weighted histograms of tau and rho convolved with U and R.
+// edges equals -Vm^T (G^T G) z_e / (4 pi) (z_e = 1/r to electrode e), so each node gets
+// a weight w_e[n] per electrode (summing to zero over nodes), and because every node's
+// voltage is U(t - tau_n) - R(t - rho_n), each electrode signal is two weighted
+// histograms of tau and rho convolved with U and R.
 
 #include <array>
 #include <vector>

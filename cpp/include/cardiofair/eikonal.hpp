@@ -17,9 +17,9 @@
 namespace cardiofair {
 
 struct ConductionField {
-  std::vector<Vec3> fibre;            // unit fibre direction per node
-  std::vector<double> v_fibre;        // mm/ms (= m/s) along the fibre
-  std::vector<double> v_transverse;   // mm/ms across the fibre
+  std::vector<Vec3> fibre;           // unit fibre direction per node
+  std::vector<double> v_fibre;       // mm/ms (= m/s) along the fibre
+  std::vector<double> v_transverse;  // mm/ms across the fibre
 };
 
 // A node activated at a fixed time (ms).

@@ -44,15 +44,15 @@ struct TissueGrid {
 
 struct VentricularAnatomy {
   TissueGrid grid;
-  std::vector<unsigned char> is_rv;          // 1 on the right-ventricular free wall
-  std::vector<double> transmural;            // 0 endocardium .. 1 epicardium
-  std::vector<double> apicobasal;            // 0 apex .. 1 base
-  std::vector<double> circumferential_deg;   // 0 septum, 90 anterior, 180 lateral
-  std::vector<Vec3> fibre;                   // unit fibre direction
-  std::vector<unsigned char> lv_endocardium; // fast layer lining the LV cavity
-  std::vector<unsigned char> rv_endocardium; // fast layer lining the RV cavity
-  std::vector<unsigned char> border_zone;    // slow tissue around a scar
-  std::size_t n_scar = 0;                    // voxels removed as scar
+  std::vector<unsigned char> is_rv;           // 1 on the right-ventricular free wall
+  std::vector<double> transmural;             // 0 endocardium .. 1 epicardium
+  std::vector<double> apicobasal;             // 0 apex .. 1 base
+  std::vector<double> circumferential_deg;    // 0 septum, 90 anterior, 180 lateral
+  std::vector<Vec3> fibre;                    // unit fibre direction
+  std::vector<unsigned char> lv_endocardium;  // fast layer lining the LV cavity
+  std::vector<unsigned char> rv_endocardium;  // fast layer lining the RV cavity
+  std::vector<unsigned char> border_zone;     // slow tissue around a scar
+  std::size_t n_scar = 0;                     // voxels removed as scar
   double rv_centre_x_mm = 0.0;
 };
 

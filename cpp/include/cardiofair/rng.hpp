@@ -26,8 +26,9 @@ enum class Stream : std::uint64_t {
 class RandomStream {
  public:
   RandomStream(std::uint64_t seed, Stream stream)
-      : key_(mix64(seed ^ mix64(static_cast<std::uint64_t>(stream) +
-                                0x632be59bd9b4e019ULL))) {}
+      : key_(mix64(seed ^
+                   mix64(static_cast<std::uint64_t>(stream) + 0x632be59bd9b4e019ULL))) {
+  }
 
   std::uint64_t next_bits() {
     ++counter_;

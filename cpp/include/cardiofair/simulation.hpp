@@ -22,7 +22,7 @@ struct HeartModel {
   std::vector<double> ventricular_apd_ms;         // APD90 at RR 1000 ms
   std::vector<double> atrial_activation_ms;
   std::vector<std::vector<double>> fibrillation_activation_ms;  // AF wave maps
-  std::vector<double> ventricular_weights;  // node * 9 + electrode
+  std::vector<double> ventricular_weights;                      // node * 9 + electrode
   std::vector<double> atrial_weights;
   double av_node_arrival_ms = 0.0;
 };
@@ -34,16 +34,16 @@ enum Fiducial : int { p_on = 0, p_off, qrs_on, qrs_off, t_end, fiducial_count };
 
 struct SimulationResult {
   std::size_t n_samples = 0;
-  std::vector<double> signals;     // n_samples x 12, mV, row-major
-  std::vector<int> fiducials;      // n_beats x 5 (Fiducial order)
-  std::vector<int> beat_type;      // 0 conducted sinus, 1 premature ventricular
-  std::vector<double> rr_ms;       // interval from the previous ventricular beat
+  std::vector<double> signals;  // n_samples x 12, mV, row-major
+  std::vector<int> fiducials;   // n_beats x 5 (Fiducial order)
+  std::vector<int> beat_type;   // 0 conducted sinus, 1 premature ventricular
+  std::vector<double> rr_ms;    // interval from the previous ventricular beat
   std::size_t n_ventricular_nodes = 0;
   std::size_t n_atrial_nodes = 0;
 };
 
-SimulationResult simulate(const PatientParameters& params, double duration_s,
-                          double fs, std::uint64_t seed);
+SimulationResult simulate(const PatientParameters& params, double duration_s, double fs,
+                          std::uint64_t seed);
 
 // Patients are shared among n_threads workers; each result depends only on its
 // patient and seed, so the output is identical for any thread count.
