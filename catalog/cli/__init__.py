@@ -31,6 +31,7 @@ COMMANDS = [
     "simulate",
     "export",
     "reindex",
+    "demo",
 ]
 
 

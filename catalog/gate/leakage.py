@@ -178,6 +178,8 @@ _AGENT_KEYS = {
     "hdab",
     "qualifiedattribution",
 }
+# Lists of agents ("creators": [...]) and an agent's public identifier.
+_AGENT_KEYS |= {key + "s" for key in _AGENT_KEYS} | {"orcid"}
 _ADMIN_DATE_KEYS = {
     "issued",
     "modified",

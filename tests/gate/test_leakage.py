@@ -219,3 +219,18 @@ def test_any_text_is_scanned_without_error_and_evidence_is_masked(text):
     for finding in scan_text(text, "$.x", K):
         assert finding.severity in ("high", "medium", "low")
         assert len(finding.evidence) <= 80
+
+
+def test_creators_with_their_orcid_are_expected_in_metadata():
+    record = {
+        "creators": [
+            {
+                "name": "Josiah Carberry",
+                "orcid": "0000-0002-1825-0097",
+                "affiliation": "Brown University",
+            }
+        ]
+    }
+    assert scan_metadata(record, K) == []
+    leaked = {"description": "Call the patient on 0000-0002-1825-0097."}
+    assert [f.rule for f in scan_metadata(leaked, K)] == ["identifier.phone"]
