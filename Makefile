@@ -48,6 +48,7 @@ test: lint ctest pytest
 
 run: install
 	$(VENV)/bin/cardiofair db upgrade
+	$(VENV)/bin/cardiofair demo --if-missing
 	$(VENV)/bin/cardiofair serve --port $(PORT)
 
 bench: install

@@ -1182,7 +1182,7 @@ def default_gate(inputs: GateInputs) -> GateVerdict:
 
 # Row identifiers and bookkeeping that describe no patient: never compared.
 ROW_KEYS = frozenset(
-    {"record_id", "patient_id", "path", "source_format", "interval_source"}
+    {"record_id", "ecg_id", "patient_id", "path", "source_format", "interval_source"}
 )
 # Columns a simulation run adds about the engine, not about the patient.
 ENGINE_PREFIXES = ("target_", "param_", "engine_")

@@ -186,7 +186,7 @@ def export_run(run_dir: str | Path, out_dir: str | Path) -> ExportSummary:
         raise ExportError(
             f"{run_dir / 'features.parquet'}: cannot be read ({exc})"
         ) from None
-    table = table.set_index("record_id")
+    table = table.set_index("ecg_id")
     summary = ExportSummary()
     for relative in records:
         name = Path(relative).name

@@ -45,15 +45,16 @@ def digitise(signal_mv: np.ndarray) -> np.ndarray:
     return np.clip(digital, -ADC_LIMIT, ADC_LIMIT).astype(np.int16)
 
 
-def header_comments(labels: str, age: int, sex: str, engine_version: str) -> list:
-    """The synthetic record's header comments: labels and demographics drawn
-    for the virtual patient, and the generator; nothing from any source."""
+def header_comments(labels: str, engine_version: str) -> list:
+    """The synthetic record's header comments: its labels and the generator.
+
+    Demographics stay out of file headers, where no privacy evaluator looks:
+    they are published, if at all, in the feature table the gate checks.
+    """
     return [
         "synthetic: virtual patient simulated by the cardiofair engine "
         f"{engine_version}",
         f"labels: {labels}",
-        f"age: {age}",
-        f"sex: {sex}",
     ]
 
 

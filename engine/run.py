@@ -107,7 +107,7 @@ class RunSummary:
 #: The leading columns of features.parquet / .csv; ``target_*``, ``param_*``
 #: and ``engine_seed`` follow.
 BASE_COLUMNS = [
-    "record_id", "path", "age", "age_band", "sex", *FEATURE_UNITS, "qtc_ms",
+    "ecg_id", "path", "age", "age_band", "sex", *FEATURE_UNITS, "qtc_ms",
     "labels", "diagnostic_superclasses",
 ]  # fmt: skip
 
@@ -122,9 +122,11 @@ def _age_band(age: int) -> str:
 def _feature_row(row: pd.Series, sim: Simulated, folder: str) -> dict:
     measured = features(sim)
     out = {
-        "record_id": row["record"],
+        # PTB-XL's name for the row key; it names a synthetic file, no person.
+        "ecg_id": row["record"],
         "path": f"{folder}/{row['record']}",
-        "age": int(row["age"]),
+        # HIPAA Safe Harbor: ages over 89 are published as 90 ("90+").
+        "age": min(int(row["age"]), 90),
         "age_band": _age_band(int(row["age"])),
         "sex": row["sex"],
     }
@@ -176,9 +178,7 @@ def simulate_chunk(
             out.failed.append({"record": row["record"], "error": str(sim)})
             continue
         folder = record_folder(int(patient))
-        comments = header_comments(
-            row["labels"], int(row["age"]), row["sex"], engine_version
-        )
+        comments = header_comments(row["labels"], engine_version)
         rhythm = "AFIB" if row["labels"] == "AFIB" else "N"
         for name, data in render(row["record"], sim, comments, rhythm).items():
             out.files[f"{folder}/{name}"] = data

@@ -189,6 +189,10 @@ class Demo:
             str(work / "sources" / "fabricated"),
             "-o",
             str(spec),
+            "--threads",
+            "2",
+            "--check-patients",
+            "100",
         )
         self.step(
             "the synthetic dataset",

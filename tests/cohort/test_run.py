@@ -53,7 +53,7 @@ def test_every_record_opens_with_wfdb_and_equals_the_engine(
     _, spec, _ = fitted
     rows = sample_patients(spec, SMALL)
     table = pd.read_parquet(small_run / "features.parquet")
-    assert list(table["record_id"]) == list(rows["record"])
+    assert list(table["ecg_id"]) == list(rows["record"])
     for (_, row), sim, path in zip(rows.iterrows(), engine_out, table["path"],
                                    strict=True):  # fmt: skip
         record = wfdb.rdrecord(str(small_run / path))
@@ -77,7 +77,7 @@ def test_headers_carry_synthetic_labels_and_nothing_from_the_source(
         assert "demo-" not in text and str(demo_source) not in text
     assert (
         not source["record_id"]
-        .isin(pd.read_parquet(small_run / "features.parquet")["record_id"])
+        .isin(pd.read_parquet(small_run / "features.parquet")["ecg_id"])
         .any()
     )
 
