@@ -8,8 +8,11 @@ against the training rows (``ori``) and against the ``control`` rows the
 generator never saw; the risk is the excess success on ``ori``,
 ``(attack - control) / (1 - control)``, with anonymeter's 95% interval.
 
-anonymeter 1.1.0 is used for the singling-out queries and for the risk and
-its ci, with four corrections measured on our cohorts:
+anonymeter 1.1.0 supplies the singling-out queries (the univariate ones
+directly; the multivariate ones are drawn the same way in
+:mod:`catalog.gate.queries`, as arrays) and the risk with its ci. The
+neighbour searches of linkability and inference use anonymeter's distance
+(:mod:`catalog.gate.neighbors`). Four corrections, measured on our cohorts:
 
 - the singling-out risk is divided by the number of queries actually formed,
   not by the ``n_attacks`` requested (the univariate attack forms only a few
