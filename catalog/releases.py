@@ -1284,10 +1284,44 @@ def publish_release(
             metadata_=release_metadata(release),
             content_digest=digest,
         )
+        check_conformance(release, settings)
         outcome.detail.update(identifier=identifier, content_digest=digest)
     log.info("release %s published as %s", release_label(release), identifier)
     notify(release.id)
     return _loaded(release)
+
+
+def check_conformance(release: Release, settings: Settings) -> None:
+    """Validate the DCAT record the release will be published with.
+
+    The dataset's record, with this release as published, must conform to
+    the DCAT-AP 3.0.1 shapes and to the HealthDCAT-AP shapes for its access
+    rights (release 8 for public data, release 5 for restricted sources).
+
+    Raises
+    ------
+    StateConflict
+        Naming the profile and the first violations; the publication is
+        rolled back.
+    """
+    from catalog import records
+    from metadata import shacl
+
+    try:
+        record = records.build_dataset_record(release.dataset, settings)
+        built = records.models(record)
+        graph = records.dataset_graph(record, settings)
+    except ValueError as exc:
+        raise StateConflict(f"the release's metadata is incomplete: {exc}") from None
+    for profile in ("dcat-ap-3.0.1", shacl.profile_for(built.dataset.access_rights)):
+        problems = shacl.violations(graph, profile)
+        if problems:
+            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+            raise StateConflict(
+                f"the release's metadata does not conform to {profile}: "
+                + "; ".join(problems[:3])
+                + more
+            )
 
 
 def _verified_digest(store: FileStore, release: Release) -> str:

@@ -474,7 +474,7 @@ def fit_spec(
         "train_rows": report["train_rows"],
         "control_rows": report["control_rows"],
         "excluded_rows": report["excluded_rows"],
-        "calibration_patients_per_class": calibration_per_class,
+        "calibration_runs_per_class": calibration_per_class,
         "splits": splits,
     }
     if "check" in report:
