@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -135,6 +136,8 @@ class ReleaseRecord:
     withdrawn_at: datetime | None
     withdrawn_reason: str | None
     publisher: OrganisationRecord
+    # The gate's scores frozen at publication: (metric, value) pairs.
+    quality: tuple[tuple[str, float], ...] = ()
 
     @property
     def withdrawn(self) -> bool:
@@ -292,6 +295,32 @@ def release_record(
         withdrawn_at=utc(release.withdrawn_at),
         withdrawn_reason=release.withdrawn_reason,
         publisher=publisher,
+        quality=_quality(raw.get("quality")),
+    )
+
+
+def _quality(raw: Any) -> tuple[tuple[str, float], ...]:
+    pairs = []
+    for item in raw or ():
+        if isinstance(item, dict) and isinstance(item.get("value"), int | float):
+            pairs.append((str(item.get("metric")), float(item["value"])))
+    return tuple(pairs)
+
+
+_DIMENSIONS = ("privacy", "leakage", "fidelity", "utility", "bias")
+
+
+def quality_model(metric: str, value: float) -> model.QualityMeasurement | None:
+    """A gate score such as ``privacy/linkability/ci_upper`` as a DQV
+    measurement, or None for scores outside the five dimensions."""
+    dimension = metric.split("/", 1)[0]
+    if dimension not in _DIMENSIONS:
+        return None
+    return model.QualityMeasurement(
+        metric=re.sub(r"[^a-z0-9]+", "_", metric.lower()).strip("_"),
+        dimension=dimension,
+        value=value,
+        definition=f"Release gate score {metric}, computed before publication.",
     )
 
 
@@ -516,6 +545,11 @@ def _release(
         version_notes=release.version_notes or f"Version {release.version}.",
         distributions=distributions,
         number_of_records=release.n_records,
+        quality=[
+            q
+            for q in (quality_model(m, v) for m, v in release.quality)
+            if q is not None
+        ],
         withdrawn=withdrawal,
     )
 

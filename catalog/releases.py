@@ -447,8 +447,13 @@ def latest_gate_report(session: Session, release: Release) -> GateReport | None:
 
 
 def content_digest(files: Iterable[tuple[str, str]], metadata: dict[str, Any]) -> str:
-    """SHA-256 over the sorted ``(path, sha256)`` pairs and the metadata."""
-    payload = {"files": sorted([p, s] for p, s in files), "metadata": metadata}
+    """SHA-256 over the sorted ``(path, sha256)`` pairs and the metadata.
+
+    The gate's scores, frozen into a published release's metadata as
+    ``quality``, are the verdict on the content, not part of it.
+    """
+    judged = {k: v for k, v in metadata.items() if k != "quality"}
+    payload = {"files": sorted([p, s] for p, s in files), "metadata": judged}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -1281,7 +1286,10 @@ def publish_release(
             state=ReleaseState.PUBLISHED.value,
             identifier=identifier,
             published_at=datetime.now(UTC),
-            metadata_=release_metadata(release),
+            metadata_={
+                **release_metadata(release),
+                "quality": _gate_measurements(session, release),
+            },
             content_digest=digest,
         )
         check_conformance(release, settings)
@@ -1289,6 +1297,14 @@ def publish_release(
     log.info("release %s published as %s", release_label(release), identifier)
     notify(release.id)
     return _loaded(release)
+
+
+def _gate_measurements(session: Session, release: Release) -> list[dict]:
+    """The passed gate report's scores, frozen into the published record
+    (DQV measurements in its DCAT description)."""
+    report = latest_gate_report(session, release)
+    measurements = (report.report if report else {}).get("measurements") or []
+    return [m for m in measurements if isinstance(m, dict)]
 
 
 def check_conformance(release: Release, settings: Settings) -> None:

@@ -294,3 +294,37 @@ def test_a_failing_on_change_hook_does_not_undo_a_publication(
     assert _publish(storage, draft.id).state == "published"
     assert seen == [draft.id]
     assert "on_change hook" in caplog.text
+
+
+def test_the_gate_scores_are_published_as_dqv_measurements(storage, tmp_path):
+    from rdflib import URIRef
+
+    from catalog import records
+    from metadata.namespaces import DQV
+
+    def scoring_gate(inputs):
+        verdict = copying_gate(inputs)
+        verdict.report["measurements"] = [
+            {"metric": "privacy/linkability/ci_upper", "value": 0.02},
+            {"metric": "gate/passed", "value": 1},
+        ]
+        return verdict
+
+    _dataset(storage)
+    draft = _draft(storage, tmp_path)
+    with storage.sessions() as session:
+        gate_release(
+            session, storage.settings, storage.actors.ana, draft.id, gate=scoring_gate
+        )
+    published = _publish(storage, draft.id)
+    pairs = [(f.path, f.sha256) for f in published.files]
+    assert content_digest(pairs, published.metadata_) == published.content_digest
+    with storage.sessions() as session:
+        record = records.dataset_record(session, "ecg-adults", storage.settings)
+        graph = records.dataset_graph(record, storage.settings)
+    release = URIRef(records.release_uri(storage.settings, "ecg-adults", 1))
+    values = {
+        float(graph.value(m, DQV.value))
+        for m in graph.objects(release, DQV.hasQualityMeasurement)
+    }
+    assert values == {0.02}
