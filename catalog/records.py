@@ -417,7 +417,10 @@ def visible_datasets_query():
 
 # The metadata model ------------------------------------------------------
 
-_ACCESS_CODES = {"public": "PUBLIC", "restricted": "RESTRICTED"}
+# A restricted dataset's files are released only under an agreement with
+# the data holder: HealthDCAT-AP calls that NON_PUBLIC (its release-5 shapes
+# for non-public health data require exactly that value).
+_ACCESS_CODES = {"public": "PUBLIC", "restricted": "NON_PUBLIC"}
 
 
 def _person(creator: Creator) -> model.Person | model.Organization:

@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with session_scope(settings) as session:
             count = reindex(session, settings, store)
+        with session_scope(settings) as session:
             search.rebuild(session, settings.base_url)
             write_checkpoint(settings.home, latest_change(session))
     finally:
