@@ -685,8 +685,9 @@ def scan_table(table: pd.DataFrame, name: str, k: int) -> list[Finding]:
     """Scan a table's column names and values.
 
     Column names that announce a direct identifier or an exact date block;
-    text values are scanned like metadata; an age column may not exceed 89;
-    a count column of a summary table may not hold counts below ``k``.
+    text values are scanned like metadata; an age column may not exceed 89
+    except as the top code 90; a count column of a summary table may not hold
+    counts below ``k``.
     """
     findings = []
     for column in table.columns:
@@ -719,15 +720,19 @@ def _column_values(values: pd.Series, where: str, column: str, k: int):
 _YEAR_ONLY = "give the year only (HIPAA Safe Harbor allows no finer date element)"
 
 
+TOP_CODED_AGE = 90
+
+
 def _numeric_column(present: pd.Series, where: str, column: str, k: int):
     key = _key(column)
-    if _AGE_KEY.search(key) and present.max() > 89:
-        n = int((present > 89).sum())
+    # 90 is the Safe Harbor top code ("90 or older"), as this rule's fix asks.
+    if _AGE_KEY.search(key) and present.max() > TOP_CODED_AGE:
+        n = int((present > TOP_CODED_AGE).sum())
         yield Finding(
             where,
             "quasi.age-over-89",
             HIGH,
-            f"{n} values above 89",
+            f"{n} values above 89 that are not the top code {TOP_CODED_AGE}",
             "top-code ages at 90 ('90 or older')",
         )
     if _COUNT_KEY.search(key) and pd.api.types.is_integer_dtype(present):

@@ -151,6 +151,8 @@ def test_ages_over_89_in_fields_and_columns_block():
     assert "quasi.age-over-89" in _high_rules(scan_metadata({"maxAge": 97}, K))
     table = pd.DataFrame({"age": [45, 71, 93], "qt_ms": [400, 410, 420]})
     assert _high_rules(scan_table(table, "features.csv", K)) == {"quasi.age-over-89"}
+    top_coded = pd.DataFrame({"age": [45, 71, 90], "qt_ms": [400, 410, 420]})
+    assert _high_rules(scan_table(top_coded, "features.csv", K)) == set()
 
 
 def test_identifier_columns_and_values_in_tables_block():
