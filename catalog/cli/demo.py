@@ -61,6 +61,23 @@ def register(sub) -> None:
         help="rows of the fabricated stand-in source",
     )
     parser.add_argument(
+        "--fit-check",
+        type=int,
+        default=100,
+        help="patients simulated to report how well the fit matches",
+    )
+    parser.add_argument(
+        "--calibration-per-class",
+        type=int,
+        default=12,
+        help="engine runs per class that calibrate the cohort's mapping",
+    )
+    parser.add_argument(
+        "--grid-spacing-mm",
+        type=float,
+        help="engine grid spacing for every patient (default: the engine's own)",
+    )
+    parser.add_argument(
         "--records",
         type=Path,
         default=RECORDS,
@@ -192,7 +209,10 @@ class Demo:
             "--threads",
             "2",
             "--check-patients",
-            "100",
+            str(self.args.fit_check),
+            "--calibration-per-class",
+            str(self.args.calibration_per_class),
+            *self.engine_options(),
         )
         self.step(
             "the synthetic dataset",
@@ -220,7 +240,9 @@ class Demo:
             "--theme",
             "TECH",
         )
-        first = max(20, a.patients // 3)
+        # Fewer rows mean fewer attacks and wider confidence intervals: below
+        # about 150 rows an honest cohort cannot show a low enough risk.
+        first = max(150, a.patients // 2)
         self.step(
             f"simulate {first} virtual patients (version 1)",
             "simulate",
@@ -284,6 +306,12 @@ class Demo:
             expect=(1,),
         )
 
+    def engine_options(self) -> list[str]:
+        spacing = self.args.grid_spacing_mm
+        return (
+            [] if spacing is None else ["--engine-option", f"grid_spacing_mm={spacing}"]
+        )
+
     def publish(self, slug: str, version: int, folder: Path, notes: str) -> None:
         metadata = json.dumps({"creators": CREATORS})
         self.step(
@@ -337,8 +365,8 @@ def run(args: argparse.Namespace) -> int:
     settings.ensure_home()
     if not args.records.is_dir():
         raise CliError(f"--records {args.records}: expected a folder of WFDB records")
-    if args.patients < 20:
-        raise CliError(f"--patients {args.patients}: expected at least 20")
+    if args.patients < 150:
+        raise CliError(f"--patients {args.patients}: expected at least 150")
     marker = settings.home / MARKER
     if marker.exists():
         print(f"demo catalog already built in {settings.home}; reusing it")
