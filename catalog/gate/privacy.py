@@ -460,7 +460,8 @@ def inference(
     """
     rng = task_rng(seed, f"inference:{secret}")
     n = min(n_attacks, len(ori), len(control))
-    aux = [c for c in syn.columns if c != secret]
+    derived = determining_columns(ori, secret)
+    aux = [c for c in syn.columns if c != secret and c not in derived]
     num = [c for c in aux if c in numeric]
     cat = [c for c in aux if c not in numeric]
     scale = _tolerance_scale(ori[secret]) if secret in numeric else False
@@ -487,7 +488,34 @@ def inference(
             f"{n} targets attacked instead of {n_attacks}: the training and "
             "control tables hold no more"
         )
+    if derived:
+        result.notes.append(
+            f"{', '.join(derived)} determine {secret} in the real rows (as an "
+            "age fixes its age band, or a diagnosis its class) and were left "
+            "out of what the attacker knows: whoever knows them knows the "
+            "secret without the synthetic data"
+        )
     return result
+
+
+def determining_columns(ori: pd.DataFrame, secret: str) -> list[str]:
+    """Columns whose value fixes ``secret`` in the real rows.
+
+    A column counts when every one of its values occurs with a single value
+    of ``secret`` and it takes fewer distinct values than half the rows (a
+    column unique to each row fixes everything and says nothing).
+    """
+    found = []
+    for column in ori.columns:
+        if column == secret:
+            continue
+        values = ori[column]
+        if values.nunique(dropna=False) >= len(ori) / 2:
+            continue
+        spread = ori.groupby(values, dropna=False)[secret].nunique(dropna=False)
+        if len(spread) and int(spread.max()) <= 1:
+            found.append(column)
+    return found
 
 
 def _tolerance_scale(values: pd.Series) -> float | None:

@@ -155,3 +155,18 @@ def test_the_array_queries_are_anonymeters_queries(small, seed):
     ).row(0)
     assert count_matches(ours, encoding.matrix(ori_pl)).tolist() == list(on_ori)
     assert list(counts) == [1] * 150
+
+
+def test_a_column_that_fixes_the_secret_is_not_attacker_knowledge():
+    rng = np.random.default_rng(5)
+    age = rng.integers(20, 90, 400)
+    real = pd.DataFrame(
+        {
+            "age": age,
+            "age_band": [f"{a // 10 * 10}s" for a in age],
+            "qt_ms": rng.normal(400, 20, 400).round(1),
+            "record": np.arange(400),
+        }
+    )
+    assert privacy.determining_columns(real, "age_band") == ["age"]
+    assert privacy.determining_columns(real, "qt_ms") == []
