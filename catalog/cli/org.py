@@ -24,6 +24,14 @@ def register(sub) -> None:
     add.add_argument("--homepage")
     add.add_argument("--ror", help="ROR identifier, e.g. https://ror.org/02mhbdp94")
     add.add_argument("--description", default="")
+    add.add_argument(
+        "--gate-threshold",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="this organisation's own gate threshold, e.g. inference=0.2 "
+        "(repeatable; the rest come from CARDIOFAIR_GATE_*)",
+    )
     add.set_defaults(func=add_org)
     ls = actions.add_parser("list", help="list organisations")
     ls.set_defaults(func=list_orgs)
@@ -34,6 +42,7 @@ def add_org(args: argparse.Namespace) -> int:
     from catalog.cli import CliError
     from catalog.cli._common import session_scope
 
+    thresholds = _thresholds(args.gate_threshold)
     try:
         with session_scope() as session:
             org = create_organization(
@@ -44,12 +53,41 @@ def add_org(args: argparse.Namespace) -> int:
                 homepage=args.homepage,
                 ror=args.ror,
                 description=args.description,
+                gate_thresholds=thresholds,
             )
             audit(session, "cli", "organization.create", "organization", org.id)
     except InvalidInput as exc:
         raise CliError(str(exc)) from None
     print(f"organisation {args.slug} created")
     return 0
+
+
+def _thresholds(pairs: list[str]) -> dict[str, float]:
+    """Parse ``NAME=VALUE`` pairs against the gate's threshold names."""
+    from dataclasses import fields
+
+    from catalog.cli import CliError
+    from catalog.settings import GateThresholds
+
+    names = {f.name for f in fields(GateThresholds)}
+    chosen = {}
+    for pair in pairs:
+        name, _, raw = pair.partition("=")
+        if name not in names:
+            raise CliError(
+                f"--gate-threshold {pair!r}: expected NAME=VALUE with NAME one of "
+                f"{', '.join(sorted(names))}"
+            )
+        try:
+            value = float(raw)
+        except ValueError:
+            raise CliError(
+                f"--gate-threshold {pair!r}: expected a number after '='"
+            ) from None
+        if not 0.0 <= value <= (1000 if name == "small_count_k" else 1.0):
+            raise CliError(f"--gate-threshold {pair!r}: the value is out of range")
+        chosen[name] = int(value) if name == "small_count_k" else value
+    return chosen
 
 
 def list_orgs(args: argparse.Namespace) -> int:

@@ -89,3 +89,17 @@ def test_maintainers_and_tokens_from_the_command_line(tmp_path):
     assert "revoked" in cardiofair("token", "list", env=env).stdout
     result = cardiofair("token", "revoke", "nosuchtoken0", env=env)
     assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_an_organisation_can_set_its_own_gate_thresholds(tmp_path):
+    env = {"CARDIOFAIR_HOME": str(tmp_path / "home")}
+    result = cardiofair(
+        "org", "add", "lab", "--gate-threshold", "inference=0.2", env=env
+    )
+    assert result.returncode == 0, result.stderr
+    result = cardiofair("org", "add", "lab2", "--gate-threshold", "risk=0.2", env=env)
+    assert result.returncode == 2 and "expected NAME=VALUE" in result.stderr
+    result = cardiofair(
+        "org", "add", "lab3", "--gate-threshold", "inference=2", env=env
+    )
+    assert result.returncode == 2 and "out of range" in result.stderr
