@@ -1,7 +1,8 @@
 """SCP-ECG statements as PTB-XL uses them: the labels of synthetic records.
 
-``data/scp_statements.csv`` is PTB-XL 1.0's ``scp_statements.csv`` (Wagner
-et al., Sci Data 7:154, 2020; CC BY 4.0), copied verbatim.
+``engine/ingest/data/scp_statements.csv`` is PTB-XL 1.0's
+``scp_statements.csv`` (Wagner et al., Sci Data 7:154, 2020; CC BY 4.0),
+copied verbatim.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import csv
 from functools import cache
 from pathlib import Path
 
-_TABLE = Path(__file__).with_name("data") / "scp_statements.csv"
+# One copy of the table for the whole engine, beside the ingest that reads it.
+_TABLE = Path(__file__).parents[1] / "ingest" / "data" / "scp_statements.csv"
 
 
 @cache

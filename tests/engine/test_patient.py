@@ -10,7 +10,7 @@ import pytest
 
 from engine import PARAMETERS, PATHOLOGIES, VirtualPatient, draw_patients
 
-VOCAB = Path("/work/shared/data/vocab/ptbxl_scp_statements.csv")
+VOCAB = Path(__file__).parents[2] / "engine" / "ingest" / "data" / "scp_statements.csv"
 
 
 def test_every_parameter_has_a_unit_a_range_holding_its_default_and_a_text():

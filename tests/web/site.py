@@ -24,7 +24,7 @@ from catalog.settings import Settings, load_settings
 from tests.support.catalog_data import Populated, populate
 from tests.support.server import free_port, live_server
 
-PHYSIONET = Path(__file__).resolve().parents[3] / "shared" / "data" / "physionet"
+PHYSIONET = Path(__file__).resolve().parents[2] / "data" / "physionet"
 WAVEFORM_SLUG = "ptb-record-preview"
 GATE_REPORT = {
     "passed": True,
