@@ -56,7 +56,7 @@ def demo_home(tmp_path_factory):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     again = subprocess.run(
-        [*command[:3], "--if-missing"], capture_output=True, text=True, env=env
+        [*command[:4], "--if-missing"], capture_output=True, text=True, env=env
     )
     assert again.returncode == 0 and "reusing it" in again.stdout
     return home, result.stdout
