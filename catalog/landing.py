@@ -233,7 +233,18 @@ def signposts(record: DatasetRecord, release: ReleaseRecord, anchor: str) -> lis
     return links
 
 
+# Above this many files the Link header names none of them: the linkset
+# document lists every item, and HTTP clients refuse headers of many
+# kilobytes (a release of 500 WFDB records has 1,500 files).
+MAX_HEADER_ITEMS = 20
+
+
 def link_header(links: list[Link]) -> str:
+    """The links as an HTTP Link header; many ``item`` links are left to the
+    linkset document."""
+    items = sum(1 for link in links if link.rel == "item")
+    if items > MAX_HEADER_ITEMS:
+        links = [link for link in links if link.rel != "item"]
     return ", ".join(link.header() for link in links)
 
 
