@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import secrets
 import signal
 import subprocess
 import sys
@@ -55,6 +54,7 @@ from catalog.settings import load_settings  # noqa: E402
 from catalog.triple_sync import reindex  # noqa: E402
 from tests.releases.support import write_release_folder, write_splits  # noqa: E402
 from tests.support.catalog_data import ORGANISATIONS, populate  # noqa: E402
+from tests.support.postgres import fresh_schema  # noqa: E402
 from tests.support.server import free_port, wait_for  # noqa: E402
 
 POSTGRES_ENV = "CARDIOFAIR_TEST_POSTGRES_URL"
@@ -95,22 +95,6 @@ class Target:
 
 
 # Building and serving -------------------------------------------------------
-
-
-@contextmanager
-def postgres_schema(base: str) -> Iterator[str]:
-    import psycopg
-
-    schema = f"cf_load_{secrets.token_hex(5)}"
-    plain = base.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def build(env: dict[str, str], n_datasets: int) -> tuple[list[str], str]:
@@ -382,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.datasets} datasets, {os.cpu_count()} cores"
     )
     results = {"sqlite": run_backend("sqlite", None, args)}
-    with postgres_schema(args.postgres) as url:
+    with fresh_schema(args.postgres, "cf_load") as url:
         results["postgresql"] = run_backend("postgresql", url, args)
     print("\nrequests served, postgresql / sqlite:")
     for kind in CLASSES:

@@ -26,13 +26,10 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import secrets
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -45,6 +42,7 @@ from catalog import search  # noqa: E402
 from catalog.app import create_app  # noqa: E402
 from catalog.settings import load_settings  # noqa: E402
 from tests.support.catalog_data import ORGANISATIONS, populate  # noqa: E402
+from tests.support.postgres import fresh_schema  # noqa: E402
 from tests.support.server import free_port, live_server  # noqa: E402
 
 POSTGRES_ENV = "CARDIOFAIR_TEST_POSTGRES_URL"
@@ -139,23 +137,6 @@ def bench_pages(client: httpx.Client, slugs: list[str], rng, samples: int) -> No
     report("search page with facets", [timed_get(client, u, html)[0] for u in urls])
 
 
-@contextmanager
-def postgres_schema(base: str) -> Iterator[str]:
-    """A database URL on a fresh PostgreSQL schema, dropped afterwards."""
-    import psycopg
-
-    schema = f"cf_bench_{secrets.token_hex(6)}"
-    plain = base.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
 def build(home: Path, n: int, port: int, database_url: str | None):
     env = {
         "CARDIOFAIR_HOME": str(home),
@@ -215,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     run("SQLite", args)
     postgres = os.environ.get(POSTGRES_ENV)
     if postgres and not args.sqlite_only:
-        with postgres_schema(postgres) as url:
+        with fresh_schema(postgres, "cf_bench") as url:
             run("PostgreSQL", args, url)
     elif not postgres:
         print(f"PostgreSQL: skipped ({POSTGRES_ENV} is unset)")

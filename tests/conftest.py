@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import secrets
-from urllib.parse import quote
 
 import pytest
 
 from catalog.settings import load_settings
+from tests.support.postgres import fresh_schema
 
 POSTGRES_ENV = "CARDIOFAIR_TEST_POSTGRES_URL"
 
@@ -40,19 +39,8 @@ def postgres_url():
         if _require("CARDIOFAIR_REQUIRE_POSTGRES"):
             pytest.fail(f"{POSTGRES_ENV} is unset but PostgreSQL tests are required")
         pytest.skip(f"{POSTGRES_ENV} is unset")
-    import psycopg
-
-    schema = f"cf_test_{secrets.token_hex(6)}"
-    plain = base.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in base else "?"
-    url = f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-    try:
+    with fresh_schema(base) as url:
         yield url
-    finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
