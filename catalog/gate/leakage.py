@@ -109,7 +109,8 @@ _OLD_AGE = re.compile(
     re.IGNORECASE,
 )
 _COUNTED = re.compile(
-    r"\b(?:n\s*=\s*(\d+)|(?<![\d,.])(\d+)\s+(?:patients|subjects|cases|records|individuals"
+    r"\b(?:n\s*=\s*(\d+)|(?<![\d,.])(\d+)\s+"
+    r"(?:patients|subjects|cases|records|individuals"
     r"|people|persons|women|men|participants|deaths|volunteers))\b",
     re.IGNORECASE,
 )
