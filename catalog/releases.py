@@ -1320,7 +1320,7 @@ def check_conformance(release: Release, settings: Settings) -> None:
         Naming the profile and the first violations; the publication is
         rolled back.
     """
-    from catalog import records
+    from catalog import conformance, records
     from metadata import shacl
 
     try:
@@ -1329,8 +1329,13 @@ def check_conformance(release: Release, settings: Settings) -> None:
         graph = records.dataset_graph(record, settings)
     except ValueError as exc:
         raise StateConflict(f"the release's metadata is incomplete: {exc}") from None
-    for profile in ("dcat-ap-3.0.1", shacl.profile_for(built.dataset.access_rights)):
-        problems = shacl.violations(graph, profile)
+    profiles = ["dcat-ap-3.0.1", shacl.profile_for(built.dataset.access_rights)]
+    try:
+        found = conformance.violations(graph.serialize(format="nt"), profiles)
+    except conformance.ConformanceCheckFailed as exc:
+        raise StateConflict(str(exc)) from None
+    for profile in profiles:
+        problems = found[profile]
         if problems:
             more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
             raise StateConflict(
