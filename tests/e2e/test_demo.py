@@ -64,7 +64,7 @@ def demo_home(tmp_path_factory):
         [*command[:4], "--if-missing"], capture_output=True, text=True, env=env
     )
     assert again.returncode == 0 and "reusing it" in again.stdout
-    return home, result.stdout
+    return home, result.stdout + result.stderr
 
 
 def test_the_demo_shows_every_step_and_a_blocked_release(demo_home):
