@@ -9,6 +9,8 @@ PORT ?= 8000
 WERROR ?= OFF
 PYTEST_ARGS ?=
 export CARDIOFAIR_HOME ?= $(CURDIR)/var
+# Links in pages and records name the port the service is reached on.
+export CARDIOFAIR_BASE_URL ?= http://127.0.0.1:$(PORT)
 
 CPP_SOURCES := $(shell find cpp -type f 2>/dev/null) CMakeLists.txt
 PY_PACKAGE_FILES := pyproject.toml
