@@ -9,8 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from catalog import releases
 from catalog.auth import create_organization, create_user, issue_token
+from catalog.db.models import Release
 from catalog.releases import GateInputs, GateVerdict, principal_for
+from catalog.settings import Settings
 
 FEATURES = ["age", "sex", "heart_rate_bpm", "qrs_ms", "qt_ms", "label"]
 
@@ -107,3 +110,24 @@ def copying_gate(inputs: GateInputs) -> GateVerdict:
     return GateVerdict(
         passed=not copies, report={"copied_rows": copies, "blocked_by": reasons}
     )
+
+
+def publish_folder(
+    sessions, settings: Settings, actor, slug: str, folder: Path, splits
+) -> Release:
+    """Create, gate (with the test-only gate) and publish one release."""
+    with sessions() as session:
+        release = releases.create_release(session, settings, actor, slug, folder=folder)
+        release_id = release.id
+    with sessions() as session:
+        releases.gate_release(
+            session,
+            settings,
+            actor,
+            release_id,
+            real=splits[0],
+            control=splits[1],
+            gate=copying_gate,
+        )
+    with sessions() as session:
+        return releases.publish_release(session, settings, actor, release_id)

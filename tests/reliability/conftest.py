@@ -25,6 +25,7 @@ from tests.releases.support import (
     Actors,
     copying_gate,
     make_actors,
+    publish_folder,
     write_release_folder,
     write_splits,
 )
@@ -51,27 +52,6 @@ class Catalog:
 def reliability_settings(home: Path, **extra: str) -> Settings:
     env = {"CARDIOFAIR_HOME": str(home), "CARDIOFAIR_SPARQL_TIMEOUT_S": "3", **extra}
     return load_settings(env)
-
-
-def publish_folder(
-    sessions, settings: Settings, actor, slug: str, folder: Path, splits
-) -> Release:
-    """Create, gate (with the test-only gate) and publish one release."""
-    with sessions() as session:
-        release = releases.create_release(session, settings, actor, slug, folder=folder)
-        release_id = release.id
-    with sessions() as session:
-        releases.gate_release(
-            session,
-            settings,
-            actor,
-            release_id,
-            real=splits[0],
-            control=splits[1],
-            gate=copying_gate,
-        )
-    with sessions() as session:
-        return releases.publish_release(session, settings, actor, release_id)
 
 
 def _restricted_source(app, settings: Settings, actors: Actors, work: Path):

@@ -18,8 +18,8 @@ from catalog.app import create_app
 from catalog.db.models import Dataset, Organization
 from catalog.settings import load_settings
 from tests.releases.support import (
-    copying_gate,
     make_actors,
+    publish_folder,
     write_release_folder,
     write_splits,
 )
@@ -169,23 +169,8 @@ def _publish(client, actor, slug: str, work) -> str:
     app, settings = client.app, client.app.state.settings
     splits = write_splits(work / "splits")
     folder = write_release_folder(work / slug, seed=5)
-    with app.state.sessions() as session:
-        release_id = releases.create_release(
-            session, settings, actor, slug, folder=folder
-        ).id
-    with app.state.sessions() as session:
-        releases.gate_release(
-            session,
-            settings,
-            actor,
-            release_id,
-            real=splits[0],
-            control=splits[1],
-            gate=copying_gate,
-        )
-    with app.state.sessions() as session:
-        releases.publish_release(session, settings, actor, release_id)
-    return release_id
+    release = publish_folder(app.state.sessions, settings, actor, slug, folder, splits)
+    return release.id
 
 
 def test_the_index_follows_publication_and_withdrawal(catalog, tmp_path):
