@@ -21,8 +21,10 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# The editable install below runs without build isolation, so it also builds
+# sdist-only dependencies (docopt) here: setuptools and wheel must be present.
 $(VENV)/.build-deps: | $(PY)
-	$(PY) -m pip install --quiet "scikit-build-core>=0.10" "pybind11>=2.12"
+	$(PY) -m pip install --quiet "scikit-build-core>=0.10" "pybind11>=2.12" "setuptools>=68" wheel
 	touch $@
 
 # Editable install: Python sources are used in place; the C++ extension is
