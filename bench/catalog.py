@@ -16,11 +16,19 @@ Goals at 100,000 datasets on 2 cores: landing page and package_search p95
 
     .venv/bin/python bench/catalog.py              # N = 100,000
     .venv/bin/python bench/catalog.py --n 5000     # a quick look
+    .venv/bin/python bench/catalog.py --home /var/tmp/cf100k   # build once,
+                                                   # measure again later
+
+With ``--home`` the catalog is built into that folder the first time and
+reused as it is afterwards (same N, seed and base URL, recorded in
+``bench.json`` there); the service then listens on the port the catalog was
+built for, since every stored URI names it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import sys
@@ -31,16 +39,18 @@ from pathlib import Path
 import httpx
 import rdflib
 from lxml import etree
+from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from catalog import search  # noqa: E402
 from catalog.app import create_app  # noqa: E402
+from catalog.db.models import Dataset  # noqa: E402
 from catalog.records import dataset_triples, iter_dataset_records  # noqa: E402
 from catalog.settings import load_settings  # noqa: E402
 from catalog.triple_sync import reindex  # noqa: E402
-from tests.support.catalog_data import populate  # noqa: E402
+from tests.support.catalog_data import Populated, populate  # noqa: E402
 from tests.support.server import free_port, live_server  # noqa: E402
 
 PREFIXES = """
@@ -96,33 +106,83 @@ def report(name: str, samples: list[float], goal: float | None = None) -> None:
     )
 
 
-def build(n: int, home: Path):
+SEED = 11
+MARKER = "bench.json"
+
+
+def open_catalog(home: Path, n: int, port: int):
+    """The application over the catalog in ``home``, built there if it is not.
+
+    Returns the application, its settings, what the catalog holds and the
+    port to serve on.
+
+    Raises
+    ------
+    SystemExit
+        If ``home`` holds a catalog of another size, or something else.
+    """
+    marker = home / MARKER
+    if marker.exists():
+        built = json.loads(marker.read_text())
+        if built["n"] != n or built["seed"] != SEED:
+            raise SystemExit(
+                f"{home} holds a catalog of {built['n']} datasets (seed "
+                f"{built['seed']}); asked for {n} (seed {SEED}): use another --home"
+            )
+        app, settings = _app(home, built["base_url"])
+        populated = _populated(app)
+        print(f"catalog: {n} datasets reused from {home} (built {built['built']})")
+        return app, settings, populated, built["port"]
+    if home.exists() and any(home.iterdir()):
+        raise SystemExit(f"{home} is not empty and holds no {MARKER}: not ours")
+    base_url = f"http://127.0.0.1:{port}"
+    app, settings = _app(home, base_url)
+    populated = build(app, settings, n)
+    record = {"n": n, "seed": SEED, "base_url": base_url, "port": port}
+    record["built"] = time.strftime("%Y-%m-%d %H:%M")
+    marker.write_text(json.dumps(record))
+    return app, settings, populated, port
+
+
+def _app(home: Path, base_url: str):
     settings = load_settings(
-        {
-            "CARDIOFAIR_HOME": str(home),
-            "CARDIOFAIR_BASE_URL": f"http://127.0.0.1:{PORT}",
-        }
+        {"CARDIOFAIR_HOME": str(home), "CARDIOFAIR_BASE_URL": base_url}
     )
-    started = time.perf_counter()
-    app = create_app(settings)
+    return create_app(settings), settings
+
+
+def _populated(app) -> Populated:
+    """What a reused catalog holds, as far as the measurements need it."""
     with app.state.sessions() as session:
-        populated = populate(session, settings, n, seed=11)
+        slugs = session.scalars(select(Dataset.slug).order_by(Dataset.slug)).all()
+    return Populated(datasets=list(slugs))
+
+
+def build(app, settings, n: int) -> Populated:
+    started = time.perf_counter()
+    with app.state.sessions() as session:
+        populated = populate(session, settings, n, seed=SEED)
         session.commit()
         print(
             f"catalog: {n} datasets, {populated.n_visible} releases "
-            f"in {time.perf_counter() - started:.0f} s"
+            f"in {time.perf_counter() - started:.0f} s",
+            flush=True,
         )
         started = time.perf_counter()
         search.rebuild(session, settings.base_url)
         session.commit()
-        print(f"search index built in {time.perf_counter() - started:.0f} s")
+        print(
+            f"search index built in {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
         started = time.perf_counter()
         reindex(session, settings, app.state.triples)
         print(
             "triple store and stored OAI-PMH records built in "
-            f"{time.perf_counter() - started:.0f} s"
+            f"{time.perf_counter() - started:.0f} s",
+            flush=True,
         )
-    return app, settings, populated
+    return populated
 
 
 def baseline_graph(app, settings, n: int) -> rdflib.Graph:
@@ -211,9 +271,6 @@ def bench_oai(client) -> None:
     )
 
 
-PORT = free_port()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=100_000, help="datasets to generate")
@@ -224,26 +281,40 @@ def main(argv: list[str] | None = None) -> int:
         default=5_000,
         help="datasets loaded into the rdflib baseline graph",
     )
+    parser.add_argument(
+        "--home",
+        type=Path,
+        help="build the catalog here once and reuse it in later runs "
+        "(default: a temporary folder, removed afterwards)",
+    )
     args = parser.parse_args(argv)
-    rng = random.Random(3)
+    if args.home is not None:
+        measure(args, args.home.resolve())
+        return 0
     with tempfile.TemporaryDirectory(prefix="cardiofair-bench-") as tmp:
-        app, settings, populated = build(args.n, Path(tmp) / "home")
-        started = time.perf_counter()
-        baseline = baseline_graph(app, settings, min(args.baseline_n, args.n))
-        print(
-            f"rdflib baseline: {len(baseline)} triples "
-            f"({min(args.baseline_n, args.n)} datasets) loaded in "
-            f"{time.perf_counter() - started:.0f} s"
-        )
-        with (
-            live_server(app, PORT) as base,
-            httpx.Client(base_url=base, timeout=60) as client,
-        ):
-            client.get("/sparql", params={"query": "ASK {}"})  # start the workers
-            bench_pages(client, populated, rng, args.samples)
-            bench_sparql(client, settings, populated, baseline, rng, args.samples // 4)
-            bench_oai(client)
+        measure(args, Path(tmp) / "home")
     return 0
+
+
+def measure(args, home: Path) -> None:
+    rng = random.Random(3)
+    app, settings, populated, port = open_catalog(home, args.n, free_port())
+    started = time.perf_counter()
+    n_baseline = min(args.baseline_n, args.n)
+    baseline = baseline_graph(app, settings, n_baseline)
+    print(
+        f"rdflib baseline: {len(baseline)} triples ({n_baseline} datasets) "
+        f"loaded in {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
+    with (
+        live_server(app, port) as base,
+        httpx.Client(base_url=base, timeout=60) as client,
+    ):
+        client.get("/sparql", params={"query": "ASK {}"})  # start the workers
+        bench_pages(client, populated, rng, args.samples)
+        bench_sparql(client, settings, populated, baseline, rng, args.samples // 4)
+        bench_oai(client)
 
 
 if __name__ == "__main__":
