@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from catalog.db.models import Release
 from catalog.records import (
     DatasetRecord,
+    Models,
     ReleaseRecord,
     dataset_model,
     dataset_records,
@@ -128,10 +129,11 @@ def documents(
     record: DatasetRecord,
     release: ReleaseRecord,
     triples: set | None = None,
+    built: Models | None = None,
 ) -> dict[str, object]:
     """The ``oai_record`` row of a visible release: its header and, unless it
     was withdrawn, its record in every metadata format (``triples``, the
-    dataset's graph, saves building it again)."""
+    dataset's graph, and ``built``, its models, save building them again)."""
     row: dict[str, object] = {
         "release_id": release.id,
         "datestamp": release.datestamp,
@@ -139,7 +141,7 @@ def documents(
     }
     if release.withdrawn:
         return row | dict.fromkeys(METADATA_PREFIXES)
-    built = models(record)
+    built = built or models(record)
     frozen = dataset_model(record, release)
     version = built.release(release.version)
     citable = datacite.release_xml(frozen, version, list(built.releases))
@@ -152,10 +154,14 @@ def documents(
 
 
 def rows(
-    settings: Settings, record: DatasetRecord, triples: set | None = None
+    settings: Settings,
+    record: DatasetRecord,
+    triples: set | None = None,
+    built: Models | None = None,
 ) -> list[dict]:
     """The rows of every visible release of one dataset."""
-    return [documents(settings, record, r, triples) for r in record.releases]
+    built = built or models(record)
+    return [documents(settings, record, r, triples, built) for r in record.releases]
 
 
 # Storing -------------------------------------------------------------------

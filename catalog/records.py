@@ -579,9 +579,12 @@ def models(record: DatasetRecord) -> Models:
 # Every graph is written by metadata.rdf (DCAT-AP 3 with HealthDCAT-AP).
 
 
-def dataset_triples(record: DatasetRecord, settings: Settings) -> set:
-    """The dataset series and all its visible releases, as a set of triples."""
-    built = models(record)
+def dataset_triples(
+    record: DatasetRecord, settings: Settings, built: Models | None = None
+) -> set:
+    """The dataset series and all its visible releases, as a set of triples
+    (``built``, the record's :func:`models`, saves building them again)."""
+    built = built or models(record)
     return rdf.dataset_triples(built.dataset, list(built.releases), settings.base_url)
 
 

@@ -156,7 +156,7 @@ def index_dataset(session: Session, dataset_id: str, base_url: str) -> bool:
     dataset = _load(session, dataset_id)
     findable = dataset is not None and latest_release(dataset) is not None
     if findable:
-        _insert(session, dataset, base_url)
+        _insert(session, [dataset], base_url)
     _bump(session)
     log.debug("search index: %s %s", dataset_id, "indexed" if findable else "removed")
     return findable
@@ -179,10 +179,9 @@ def rebuild(session: Session, base_url: str, batch: int = 500) -> int:
                 selectinload(Dataset.releases).selectinload(Release.files),
             )
         )
-        for dataset in session.scalars(stmt):
-            if latest_release(dataset) is not None:
-                _insert(session, dataset, base_url)
-                count += 1
+        findable = [d for d in session.scalars(stmt) if latest_release(d) is not None]
+        _insert(session, findable, base_url)
+        count += len(findable)
         session.expunge_all()
     _bump(session)
     if session.get_bind().dialect.name == "postgresql":
@@ -222,30 +221,35 @@ def unfollow(hook: Callable) -> None:
         releases.on_change.remove(hook)
 
 
-def _insert(session: Session, dataset: Dataset, base_url: str) -> None:
-    release = latest_release(dataset)
-    package = package_dict(dataset, base_url)
-    doc_id = session.execute(
-        insert(SearchDoc)
-        .values(
-            dataset_id=dataset.id,
-            name=dataset.slug,
-            title=dataset.title,
-            organization=dataset.organization.slug,
-            metadata_created=naive_utc(dataset.created_at),
-            metadata_modified=metadata_modified(dataset),
-            package=package,
-            card=_card(dataset, release, base_url),
-        )
-        .returning(SearchDoc.id)
-    ).scalar_one()
-    rows = [
+def _insert(session: Session, datasets: list[Dataset], base_url: str) -> None:
+    """Index findable datasets (none indexed yet) in a few statements."""
+    if not datasets:
+        return
+    latest = [latest_release(d) for d in datasets]
+    rows = [_doc_row(d, r, base_url) for d, r in zip(datasets, latest, strict=True)]
+    stmt = insert(_doc).returning(_doc.c.id, sort_by_parameter_order=True)
+    doc_ids = session.scalars(stmt, rows).all()
+    facets = [
         {"facet": f, "value": v[:300], "doc_id": doc_id}
-        for f, v in sorted(_facet_values(dataset, release))
+        for doc_id, d, r in zip(doc_ids, datasets, latest, strict=True)
+        for f, v in sorted(_facet_values(d, r))
     ]
-    if rows:
-        session.execute(insert(SearchFacet), rows)
-    _write_text(session, doc_id, dataset, release)
+    if facets:
+        session.execute(insert(_facet), facets)
+    _write_text(session, list(zip(doc_ids, datasets, latest, strict=True)))
+
+
+def _doc_row(dataset: Dataset, release: Release, base_url: str) -> dict:
+    return {
+        "dataset_id": dataset.id,
+        "name": dataset.slug,
+        "title": dataset.title,
+        "organization": dataset.organization.slug,
+        "metadata_created": naive_utc(dataset.created_at),
+        "metadata_modified": metadata_modified(dataset),
+        "package": package_dict(dataset, base_url),
+        "card": _card(dataset, release, base_url),
+    }
 
 
 def _facet_values(dataset: Dataset, release: Release) -> set[tuple[str, str]]:
@@ -303,19 +307,9 @@ def _summary(description: str, limit: int = 280) -> str:
     return flat[:limit].rsplit(" ", 1)[0] + " …"
 
 
-def _write_text(session: Session, doc_id: int, dataset: Dataset, release) -> None:
-    keywords = " ".join(dataset.keywords)
-    body = " ".join(
-        [
-            dataset.description,
-            dataset.organization.name,
-            dataset.slug,
-            " ".join(theme_label(t) for t in dataset.themes),
-            " ".join(pathologies(dataset, release)),
-            release.identifier or "",
-        ]
-    )
-    params = {"id": doc_id, "title": dataset.title, "kw": keywords, "body": body}
+def _write_text(session: Session, docs: list[tuple[int, Dataset, Release]]) -> None:
+    """Index the words of ``(doc_id, dataset, latest release)`` triples."""
+    params = [_text_fields(*doc) for doc in docs]
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
             text(
@@ -334,6 +328,21 @@ def _write_text(session: Session, doc_id: int, dataset: Dataset, release) -> Non
             ),
             params,
         )
+
+
+def _text_fields(doc_id: int, dataset: Dataset, release: Release) -> dict:
+    body = " ".join(
+        [
+            dataset.description,
+            dataset.organization.name,
+            dataset.slug,
+            " ".join(theme_label(t) for t in dataset.themes),
+            " ".join(pathologies(dataset, release)),
+            release.identifier or "",
+        ]
+    )
+    keywords = " ".join(dataset.keywords)
+    return {"id": doc_id, "title": dataset.title, "kw": keywords, "body": body}
 
 
 def _bump(session: Session) -> None:

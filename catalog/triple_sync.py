@@ -32,10 +32,11 @@ from catalog.records import (
     dataset_triples,
     dataset_uri,
     iter_dataset_records,
+    models,
 )
 from catalog.settings import Settings
 from catalog.triples import TripleStore
-from metadata.rdf import ntriples
+from metadata.rdf import nquads, ntriples
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,9 @@ def sync_dataset(
 
 
 class _Rebuild:
-    """One pass over every dataset record that yields its named graph and
-    stores its OAI-PMH rows on the way; the catalog's graph comes last."""
+    """One pass over every dataset record that yields its named graph as
+    N-Quads and stores its OAI-PMH rows on the way; the catalog's graph comes
+    last."""
 
     def __init__(self, session: Session, settings: Settings):
         self.session = session
@@ -94,17 +96,19 @@ class _Rebuild:
         self.shared = catalog_triples(settings)
         self.rows: list[dict] = []
 
-    def graphs(self) -> Iterator[tuple[str, bytes]]:
+    def graphs(self) -> Iterator[bytes]:
         for record in iter_dataset_records(self.session, self.settings):
-            triples = dataset_triples(record, self.settings)
+            built = models(record)
+            triples = dataset_triples(record, self.settings, built)
             own, shared = split(record, triples)
             self.shared |= shared
-            self.rows += oai_store.rows(self.settings, record, triples)
+            self.rows += oai_store.rows(self.settings, record, triples, built)
             if len(self.rows) >= OAI_BATCH:
                 self.flush()
-            yield record.uri, ntriples(own).encode()
+            yield nquads(own, record.uri).encode()
         self.flush()
-        yield str(catalog_uri(self.settings)), ntriples(self.shared).encode()
+        catalog = str(catalog_uri(self.settings))
+        yield nquads(self.shared, catalog).encode()
 
     def flush(self) -> None:
         oai_store.insert_rows(self.session, self.rows)

@@ -19,17 +19,6 @@ class TripleStoreError(RuntimeError):
     """The triple store cannot be opened or reached."""
 
 
-def _as_nquads(graph_iri: str, ntriples: bytes) -> bytes:
-    """Put N-Triples lines into the named graph ``graph_iri`` as N-Quads."""
-    suffix = f" <{graph_iri}> .".encode()
-    lines = []
-    for line in ntriples.splitlines():
-        line = line.rstrip()
-        if line and not line.startswith(b"#"):
-            lines.append(line[:-1].rstrip() + suffix)
-    return b"\n".join(lines) + b"\n"
-
-
 class TripleStore:
     """A handle on the catalog's triples.
 
@@ -142,23 +131,23 @@ class TripleStore:
             self.store.remove_graph(graph)
         self._changed()
 
-    def replace_all(self, graphs: Iterable[tuple[str, bytes]], batch: int = 500) -> int:
-        """Empty the store and load every ``(graph_iri, ntriples)``; return the
-        number of graphs loaded."""
+    def replace_all(self, documents: Iterable[bytes], batch: int = 500) -> int:
+        """Empty the store and load every N-Quads document (one per named
+        graph, usually); return the number of documents loaded."""
         count = 0
         if self.store is not None:
             self.store.clear()
         else:
             self._update("CLEAR ALL")
-        quads: list[bytes] = []
-        for graph_iri, ntriples in graphs:
-            quads.append(_as_nquads(graph_iri, ntriples))
+        pending: list[bytes] = []
+        for document in documents:
+            pending.append(document)
             count += 1
-            if len(quads) >= batch:
-                self._load_nquads(b"".join(quads))
-                quads = []
-        if quads:
-            self._load_nquads(b"".join(quads))
+            if len(pending) >= batch:
+                self._load_nquads(b"".join(pending))
+                pending = []
+        if pending:
+            self._load_nquads(b"".join(pending))
         self._changed()
         return count
 

@@ -660,9 +660,82 @@ def dataset_triples(
     return triples
 
 
+# --------------------------------------------------------------------------
+# N-Triples and N-Quads
+
+#: Characters an IRI may not hold in N-Triples (the set rdflib refuses too).
+_BAD_IRI = re.compile(r'[<>" {}|\\^`]')
+_NEEDS_ESCAPE = re.compile(r'["\\\n\r]')
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
+#: Python's words for the special floating-point values, and XML Schema's.
+_SPECIAL_FLOATS = {"inf": "INF", "-inf": "-INF", "+inf": "INF", "nan": "NaN"}
+_FLOAT_TYPES = (XSD.double, XSD.float)
+
+
+def nt_term(term: Node) -> str:
+    """One RDF term in N-Triples syntax.
+
+    Literals are always written on one line (line breaks escaped as ``\\n``),
+    as N-Triples and N-Quads require.
+
+    Raises
+    ------
+    ValueError
+        For an IRI holding a space or one of the characters N-Triples
+        cannot carry in an IRI.
+    """
+    kind = type(term)
+    if kind is URIRef or (kind is not Literal and isinstance(term, URIRef)):
+        if _BAD_IRI.search(term):
+            raise ValueError(
+                f"{str(term)!r} is not an IRI N-Triples can hold: percent-encode "
+                'any of <>" {}|\\^` in it'
+            )
+        return f"<{term}>"
+    if kind is Literal or isinstance(term, Literal):
+        return _nt_literal(term)
+    if isinstance(term, BNode):
+        return f"_:{term}"
+    return term.n3()
+
+
+def _nt_literal(literal: Literal) -> str:
+    lexical = str.__str__(literal)
+    if _NEEDS_ESCAPE.search(lexical):
+        lexical = lexical.translate(_ESCAPES)
+    if literal.language:
+        return f'"{lexical}"@{literal.language}'
+    datatype = literal.datatype
+    if datatype is None:
+        return f'"{lexical}"'
+    if datatype in _FLOAT_TYPES:
+        lexical = _SPECIAL_FLOATS.get(lexical.lower(), lexical)
+    return f'"{lexical}"^^<{datatype}>'
+
+
 def ntriples(triples: Iterable[tuple[Node, URIRef, Node]]) -> str:
-    """N-Triples text of any iterable of triples, one line each."""
-    return "".join(f"{s.n3()} {p.n3()} {o.n3()} .\n" for s, p, o in triples)
+    """N-Triples text of any iterable of triples, one line each.
+
+    Raises
+    ------
+    ValueError
+        For an IRI N-Triples cannot hold (see :func:`nt_term`).
+    """
+    term = nt_term
+    return "".join(f"{term(s)} {term(p)} {term(o)} .\n" for s, p, o in triples)
+
+
+def nquads(triples: Iterable[tuple[Node, URIRef, Node]], graph: str) -> str:
+    """N-Quads text of triples placed in the named graph ``graph`` (an IRI).
+
+    Raises
+    ------
+    ValueError
+        For an IRI N-Quads cannot hold (see :func:`nt_term`).
+    """
+    term = nt_term
+    name = term(URIRef(graph))
+    return "".join(f"{term(s)} {term(p)} {term(o)} {name} .\n" for s, p, o in triples)
 
 
 def catalog_graph(

@@ -1,17 +1,23 @@
 from __future__ import annotations
 
+import math
+
+import pyoxigraph
 import pytest
-from rdflib import Graph
+from hypothesis import given
+from hypothesis import strategies as st
+from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 
 from metadata import jsonld
-from metadata.namespaces import ADMS, DCAT, EU_DATASET_STATUS, PROV
+from metadata.namespaces import ADMS, DCAT, DCTERMS, DQV, EU_DATASET_STATUS, PROV, XSD
 from metadata.rdf import (
     RecordNotFound,
     catalog_graph,
     dataset_graph,
     dataset_triples,
     dataset_uri,
+    nquads,
     ntriples,
     read_dataset,
     release_uri,
@@ -79,3 +85,51 @@ def test_catalog_lists_every_release(catalog, dataset, releases, base_url):
     graph = catalog_graph(catalog, [(dataset, releases)], base_url)
     listed = set(graph.objects(None, DCAT.dataset))
     assert listed == {release_uri(base_url, dataset.slug, r.version) for r in releases}
+
+
+LITERALS = st.one_of(
+    st.builds(Literal, st.text()),
+    st.builds(
+        Literal,
+        st.text(),
+        lang=st.sampled_from(["en", "de", "fr"]),
+    ),
+    st.builds(Literal, st.integers()),
+    st.builds(Literal, st.booleans()),
+    st.builds(Literal, st.floats(allow_nan=False, allow_infinity=False)),
+    st.builds(Literal, st.text(), datatype=st.just(XSD.token)),
+)
+
+
+@given(LITERALS)
+def test_ntriples_writes_every_literal_on_one_line_as_the_parsers_read_it(literal):
+    triple = (URIRef("https://example.org/a"), DCTERMS.description, literal)
+    text = ntriples([triple])
+    assert text.count("\n") == 1
+    (quad,) = pyoxigraph.parse(text.encode(), format=pyoxigraph.RdfFormat.N_TRIPLES)
+    assert quad.object.value == str(literal)
+    assert quad.object.language == literal.language
+    assert set(Graph().parse(data=text, format="nt")) == {triple}
+
+
+@pytest.mark.parametrize(
+    ("value", "lexical"), [(math.inf, "INF"), (-math.inf, "-INF"), (math.nan, "NaN")]
+)
+def test_ntriples_writes_special_doubles_in_xml_schema_words(value, lexical):
+    text = ntriples([(URIRef("https://example.org/a"), DQV.value, Literal(value))])
+    (quad,) = pyoxigraph.parse(text.encode(), format=pyoxigraph.RdfFormat.N_TRIPLES)
+    assert quad.object.value == lexical
+    assert quad.object.datatype.value == str(XSD.double)
+
+
+def test_nquads_puts_the_triples_in_the_named_graph(graph):
+    text = nquads(graph, "https://example.org/graph")
+    quads = list(pyoxigraph.parse(text.encode(), format=pyoxigraph.RdfFormat.N_QUADS))
+    assert len(quads) == len(graph)
+    assert {q.graph_name.value for q in quads} == {"https://example.org/graph"}
+
+
+def test_ntriples_refuses_an_iri_it_cannot_hold():
+    bad = URIRef("https://example.org/a b")
+    with pytest.raises(ValueError, match="'https://example.org/a b' is not an IRI"):
+        ntriples([(bad, DCTERMS.title, Literal("x"))])
