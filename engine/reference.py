@@ -28,6 +28,7 @@ _DEG = math.pi / 180.0
 _SOURCE_SCALE = -0.07957747154594767  # -1 / (4 pi)
 _LEAD_IN_MS, _LEAD_OUT_MS = 2500.0, 400.0
 _VENTRICULAR_LEAD_MS, _ATRIAL_LEAD_MS = 150.0, 40.0
+_ATRIAL_SPREAD_MS = 25.0  # least smoothing of atrial repolarisation
 _FIBRILLATION_MAPS = 4
 _STREAMS = {"electrodes": 1, "rhythm": 2, "fibrillation": 3, "noise": 4, "waves": 5}
 _SIX = ndimage.generate_binary_structure(3, 1)
@@ -786,7 +787,9 @@ def _add_direct(phi, t, weights, tau, rho, up: Shape, rep: Shape, chunk=4096):
     weights, tau, rho = weights[ok], tau[ok], rho[ok]
     if len(tau) == 0:
         return
-    start = tau.min() + up.t0_ms - up.dt_ms
+    # A short APD with a wide smoothing starts the repolarisation shape
+    # before the upstroke (fibrillatory waves): the window covers both.
+    start = min(tau.min() + up.t0_ms, rho.min() + rep.t0_ms) - up.dt_ms
     stop = rho.max() + rep.t0_ms + rep.dt_ms * len(rep.values)
     window = (t >= start) & (t <= stop)
     tw = t[window]
@@ -824,7 +827,7 @@ def simulate(patient: VirtualPatient, duration_s=10.0, fs=500.0, seed=0) -> dict
     beats, atrial_beats = _rhythm(p, heart, end_ms, seed)
     smoothing = p["repolarisation_smoothing_ms"]
     up, rep_v, _ = ap_shapes(step, smoothing, _VENTRICULAR_LEAD_MS)
-    _, rep_a, _ = ap_shapes(step, smoothing, _ATRIAL_LEAD_MS)
+    _, rep_a, _ = ap_shapes(step, max(smoothing, _ATRIAL_SPREAD_MS), _ATRIAL_LEAD_MS)
     phi = np.zeros((n, 9))
 
     for origin, scale in atrial_beats:

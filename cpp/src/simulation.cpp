@@ -428,7 +428,8 @@ SimulationResult simulate(const PatientParameters& params, double duration_s, do
   const double smoothing = params[Param::repolarisation_smoothing_ms];
   const ApShapes ventricular =
       make_ap_shapes(step, smoothing, kVentricularPlateauLeadMs);
-  const ApShapes atrial_shapes = make_ap_shapes(step, smoothing, kAtrialPlateauLeadMs);
+  const ApShapes atrial_shapes = make_ap_shapes(
+      step, std::max(smoothing, kAtrialRepolarisationSpreadMs), kAtrialPlateauLeadMs);
   std::vector<double> phi = hist.ventricular_up.convolve(ventricular.upstroke);
   const std::vector<double> parts[3] = {
       hist.ventricular_rep.convolve(ventricular.repolarisation),

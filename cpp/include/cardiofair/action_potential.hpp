@@ -48,4 +48,12 @@ ApShapes make_ap_shapes(double sample_ms, double smoothing_ms, double plateau_le
 constexpr double kVentricularPlateauLeadMs = 150.0;
 constexpr double kAtrialPlateauLeadMs = 40.0;
 
+// Atrial repolarisation is dispersed over the atria (APD varies from region to
+// region and the atrial action potential has no flat plateau), so the atrial
+// repolarisation (Ta) wave is shallow and lasts two to three times as long as
+// the P wave. The atrial repolarisation shape is smoothed by a Gaussian at least
+// this wide (ms); a narrower one gives a Ta wave as sharp as the P wave, which
+// appears as a notch in the PR segment of long-PR beats.
+constexpr double kAtrialRepolarisationSpreadMs = 25.0;
+
 }  // namespace cardiofair
