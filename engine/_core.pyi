@@ -32,6 +32,9 @@ def simulate_batch(
     fs: float,
     n_threads: int,
 ) -> list[RawSimulation]: ...
+def check_grid_memory(n_voxels: int) -> None:
+    """Raise InsufficientMemory if the grid would not fit; allocates nothing."""
+
 def heart_model(overrides: dict[str, float], seed: int) -> dict[str, object]:
     """Positions (n, 3) mm, activation and APD (n,) ms, weights (n, 9) mV."""
 

@@ -172,6 +172,14 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("overrides"), py::arg("seeds"), py::arg("duration_s"), py::arg("fs"),
       py::arg("n_threads"));
+  m.def(
+      "check_grid_memory",
+      [](std::size_t n_voxels) {
+        check_grid_memory(n_voxels, available_memory_bytes());
+      },
+      py::arg("n_voxels"),
+      "Raise InsufficientMemory if a grid of n_voxels would not fit in the "
+      "memory available now; nothing is allocated.");
   m.def("heart_model", &heart_model, py::arg("overrides"), py::arg("seed"),
         "Anatomy, activation, APD and electrode weights of one patient.");
   m.def("ap_shapes", &ap_shapes, py::arg("sample_ms"), py::arg("smoothing_ms"),

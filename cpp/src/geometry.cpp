@@ -50,19 +50,7 @@ struct VoxelBox {
 };
 
 void check_memory(const VoxelBox& box) {
-  // Labels, node index and per-node fields: at most ~160 bytes per voxel.
-  const double needed = static_cast<double>(box.count()) * 160.0;
-  const long pages = sysconf(_SC_AVPHYS_PAGES);
-  const long page_size = sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || page_size <= 0) return;
-  const double available = static_cast<double>(pages) * static_cast<double>(page_size);
-  if (needed > 0.8 * available) {
-    throw InsufficientMemory(
-        "grid of " + std::to_string(box.count()) + " voxels needs about " +
-        std::to_string(static_cast<long long>(needed / 1048576.0)) + " MiB but only " +
-        std::to_string(static_cast<long long>(available / 1048576.0)) +
-        " MiB are available; increase grid_spacing_mm");
-  }
+  check_grid_memory(box.count(), available_memory_bytes());
 }
 
 // Squared ellipsoidal radius of p for an axis-aligned ellipsoid.
@@ -171,6 +159,23 @@ int layer_voxels(double thickness_mm, double h) {
 }
 
 }  // namespace
+
+void check_grid_memory(std::size_t n_voxels, double available_bytes) {
+  const double needed = static_cast<double>(n_voxels) * 160.0;
+  if (available_bytes <= 0.0 || needed <= 0.8 * available_bytes) return;
+  throw InsufficientMemory(
+      "grid of " + std::to_string(n_voxels) + " voxels needs about " +
+      std::to_string(static_cast<long long>(needed / 1048576.0)) + " MiB but only " +
+      std::to_string(static_cast<long long>(available_bytes / 1048576.0)) +
+      " MiB are available; increase grid_spacing_mm");
+}
+
+double available_memory_bytes() {
+  const long pages = sysconf(_SC_AVPHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page_size <= 0) return 0.0;
+  return static_cast<double>(pages) * static_cast<double>(page_size);
+}
 
 Vec3 cross(Vec3 a, Vec3 b) {
   return {a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x};

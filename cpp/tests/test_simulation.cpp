@@ -55,5 +55,18 @@ int main() {
     rejected = true;
   }
   CF_CHECK(rejected);
+
+  // The memory guard refuses a grid too large for the memory it is given and
+  // accepts one that fits, without allocating either.
+  bool refused = false;
+  try {
+    check_grid_memory(1000000000, 1e9);  // 160 GB needed, 1 GB available
+  } catch (const InsufficientMemory& e) {
+    refused = std::string(e.what()).find("increase grid_spacing_mm") !=
+              std::string::npos;
+  }
+  CF_CHECK(refused);
+  check_grid_memory(1000, 1e9);
+  check_grid_memory(1000000000, 0.0);  // unknown memory: no refusal
   return cardiofair::testing::report("test_simulation");
 }

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import engine
+from engine import _core
 
 COARSE = {"grid_spacing_mm": 2.5}
 
@@ -81,3 +82,12 @@ def test_bad_inputs_raise_clear_errors():
         engine.simulate_batch([COARSE, COARSE], [1])
     with pytest.raises(ValueError, match="n_threads must be at least 1, got 0"):
         engine.simulate_batch([COARSE], [1], n_threads=0)
+
+
+def test_a_grid_too_large_for_memory_raises_memory_error_without_allocating():
+    # 10**15 voxels would need ~160 PB; the guard only multiplies.
+    with pytest.raises(MemoryError, match="increase grid_spacing_mm"):
+        _core.check_grid_memory(10**15)
+    with pytest.raises(_core.InsufficientMemory):
+        _core.check_grid_memory(10**15)
+    _core.check_grid_memory(1000)

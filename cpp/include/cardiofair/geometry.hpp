@@ -33,6 +33,14 @@ class InsufficientMemory : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Throws InsufficientMemory if a grid of n_voxels (about 160 bytes each for
+// labels, node index and per-node fields) needs more than 80 % of
+// available_bytes; available_bytes <= 0 means unknown and passes.
+void check_grid_memory(std::size_t n_voxels, double available_bytes);
+
+// Physical memory not in use, in bytes (0 if the system cannot tell).
+double available_memory_bytes();
+
 // Tissue nodes of a regular grid with their 6-neighbourhood.
 struct TissueGrid {
   double spacing_mm = 1.0;
