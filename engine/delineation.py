@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 _KEYS = ("ECG_P_Onsets", "ECG_P_Offsets", "ECG_R_Onsets", "ECG_R_Offsets",
          "ECG_T_Offsets")  # fmt: skip
+_OFFSETS = (1, 3, 4)  # columns of _KEYS that end a wave
 
 
 @dataclass(frozen=True)
@@ -102,18 +103,128 @@ def delineate(
     return Delineation(r_peaks, np.stack(columns, axis=1), float(fs))
 
 
-def _r_peaks(signals: np.ndarray, signal: np.ndarray, fs: float) -> np.ndarray:
+# neurokit2 method read for each fiducial in the 12-lead delineation, by what
+# each algorithm locates. dwt searches a QRS onset between the P peak and a Q
+# wave that many leads lack, so on these signals its onsets fall in the flat PR
+# segment; prominence takes the bases of the P and R waves (onsets), but its
+# right bases are the S nadir within 50 ms of the R peak and a T base up to
+# 100 ms past the T peak, so it cannot measure a QRS much wider than 100 ms and
+# places T ends in the flat TP segment. QRS and T ends are therefore dwt's.
+GLOBAL_METHODS: tuple[str, ...] = ("prominence", "prominence", "prominence",
+                                   "dwt", "dwt")  # fmt: skip
+
+
+def delineate_12_lead(
+    signals: np.ndarray, fs: float, method: str | tuple[str, ...] | None = None
+) -> Delineation:
+    """Global fiducials of every beat from all 12 leads.
+
+    Each lead is delineated by neurokit2; per beat, the global onsets (P, QRS)
+    are the second-earliest of the leads' onsets and the global offsets (QRS,
+    T end) the second-latest of their offsets. This is the rule of 12-lead
+    measurement programs (the earliest onset and latest offset in any lead),
+    made robust to one misread lead.
+
+    Parameters
+    ----------
+    signals : ndarray, shape (n_samples, 12)
+        Leads in mV in :data:`engine.LEADS` order.
+    fs : float
+        Sampling rate in Hz.
+    method : {None, "dwt", "prominence"} or tuple of 5 of them
+        neurokit2 method for every fiducial, one per fiducial (P onset, P
+        offset, QRS onset, QRS offset, T end), or None for
+        :data:`GLOBAL_METHODS`.
+
+    Returns
+    -------
+    Delineation
+        Global P onset, P offset, QRS onset, QRS offset and T end per beat.
+    """
+    sources = _methods(method)
+    signals = np.asarray(signals, dtype=float)
+    if signals.ndim != 2 or signals.shape[1] != len(LEADS):
+        raise ValueError(
+            f"signals must have shape (n_samples, 12), got {signals.shape}"
+        )
+    peaks = _qrs_complexes(signals, fs)
+    per_lead = {m: _lead_fiducials(signals, fs, peaks, m) for m in set(sources)}
+    fiducials = np.full((len(peaks), len(_KEYS)), math.nan)
+    for k, m in enumerate(sources):
+        fiducials[:, k] = _robust_extreme(per_lead[m][:, :, k], latest=k in _OFFSETS)
+    logger.debug("delineated %d beats on 12 leads", len(peaks))
+    return Delineation(peaks, fiducials, float(fs))
+
+
+def _methods(method) -> tuple[str, ...]:
+    if method is None:
+        return GLOBAL_METHODS
+    sources = (method,) * len(_KEYS) if isinstance(method, str) else tuple(method)
+    if len(sources) != len(_KEYS) or not set(sources) <= {"dwt", "prominence"}:
+        raise ValueError(
+            "method must be None, 'dwt', 'prominence' or a tuple of 5 of them, "
+            f"got {method!r}"
+        )
+    return sources
+
+
+def _lead_fiducials(
+    signals: np.ndarray, fs: float, peaks: np.ndarray, method: str
+) -> np.ndarray:
+    """Fiducials of shape (12, n_beats, 5) found by ``method`` on each lead."""
+    out = np.full((signals.shape[1], len(peaks), len(_KEYS)), math.nan)
+    for lead in range(signals.shape[1]):
+        signal = signals[:, lead]
+        if not np.any(signal):
+            continue
+        placed = _on_largest_deflection(signal, peaks, fs)
+        with warnings.catch_warnings():
+            # A lead whose largest deflection is a trough has an R "peak" of
+            # zero prominence; its bases are still the wave's bounds.
+            warnings.filterwarnings("ignore", "some peaks have a prominence of 0")
+            _, waves = nk.ecg_delineate(
+                signal, placed, sampling_rate=int(fs), method=method
+            )
+        for k, key in enumerate(_KEYS):
+            values = np.asarray(waves.get(key, []), dtype=float)[: len(peaks)]
+            out[lead, : values.size, k] = values
+    return out
+
+
+def _robust_extreme(values: np.ndarray, latest: bool) -> np.ndarray:
+    """Per beat (column), the second-earliest or second-latest finite value of
+    the leads (rows); NaN with fewer than three leads."""
+    ordered = np.sort(-values if latest else values, axis=0)  # NaN sort last
+    count = np.isfinite(values).sum(axis=0)
+    chosen = np.where(count >= 3, ordered[1], math.nan)
+    return -chosen if latest else chosen
+
+
+def _qrs_complexes(signals: np.ndarray, fs: float) -> np.ndarray:
     """QRS complexes found on the spatial velocity of all 12 leads (steep in the
-    QRS, gentle in P and T), each placed on the lead's largest deflection."""
+    QRS, gentle in P and T), in samples."""
     velocity = np.sqrt((np.diff(signals, axis=0) ** 2).sum(axis=1))
     velocity = np.concatenate([[0.0], velocity])
     _, peaks = nk.ecg_peaks(velocity, sampling_rate=int(fs))
+    return np.unique(np.asarray(peaks["ECG_R_Peaks"], dtype=int))
+
+
+def _r_peaks(signals: np.ndarray, signal: np.ndarray, fs: float) -> np.ndarray:
+    """QRS complexes of all 12 leads, each placed on the lead's largest
+    deflection."""
+    return np.unique(_on_largest_deflection(signal, _qrs_complexes(signals, fs), fs))
+
+
+def _on_largest_deflection(
+    signal: np.ndarray, peaks: np.ndarray, fs: float
+) -> np.ndarray:
+    """Each peak moved to the largest absolute value within 50 ms of it."""
     half = int(round(0.05 * fs))
     placed = []
-    for peak in np.asarray(peaks["ECG_R_Peaks"], dtype=int):
+    for peak in peaks:
         lo, hi = max(peak - half, 0), min(peak + half + 1, len(signal))
         placed.append(lo + int(np.argmax(np.abs(signal[lo:hi]))))
-    return np.unique(np.asarray(placed, dtype=int))
+    return np.asarray(placed, dtype=int)
 
 
 def p_wave_consistency(signal: np.ndarray, delineation: Delineation) -> float:

@@ -13,7 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.delineation import Delineation, delineate, p_wave_consistency
+from engine.delineation import (
+    Delineation,
+    delineate,
+    delineate_12_lead,
+    p_wave_consistency,
+)
 from engine.simulation import LEADS, SINUS, Simulation
 
 logger = logging.getLogger(__name__)
@@ -40,9 +45,26 @@ class Measured:
     delineation: Delineation
 
 
-def measure(sim: Simulation, method: str = "dwt") -> Measured:
-    """Ground-truth intervals and the delineator's, from lead II."""
-    d = delineate(sim.signals, sim.fs, "II", method)
+def measure(
+    sim: Simulation,
+    method: str | tuple[str, ...] | None = None,
+    lead: str | None = None,
+) -> Measured:
+    """Ground-truth intervals and the delineator's, side by side.
+
+    Parameters
+    ----------
+    sim : Simulation
+    method : {None, "dwt", "prominence"} or tuple of 5 of them
+        neurokit2 method(s), as in :func:`engine.delineation.delineate_12_lead`.
+    lead : str, optional
+        Delineate this lead alone (with ``method``, "dwt" if None) instead of
+        the global 12-lead delineation.
+    """
+    if lead is None:
+        d = delineate_12_lead(sim.signals, sim.fs, method)
+    else:
+        d = delineate(sim.signals, sim.fs, lead, method or "dwt")
     rr = np.median(d.rr_ms) if len(d.r_peaks) > 1 else math.nan
     qtc = d.qt_ms / math.sqrt(rr / 1000.0) if np.isfinite(rr) else math.nan
     i = sim.intervals
@@ -129,6 +151,22 @@ def q_wave_ms(sim: Simulation, d: Delineation, lead: str) -> float:
         return end * 1000.0 / sim.fs
 
     return _median_over_beats(sim, qrs_windows(sim, d), lead, duration)
+
+
+def new_q_waves(
+    sim: Simulation,
+    d: Delineation,
+    normal: Simulation,
+    d_normal: Delineation,
+    leads: tuple[str, ...],
+) -> int:
+    """Leads with a Q wave of at least 30 ms that is at least 10 ms longer
+    than in the matched patient without the infarct."""
+    count = 0
+    for lead in leads:
+        q, q0 = q_wave_ms(sim, d, lead), q_wave_ms(normal, d_normal, lead)
+        count += bool(q >= 30.0 and q > q0 + 10.0)
+    return count
 
 
 def sokolow_lyon_mv(sim: Simulation, d: Delineation) -> float:

@@ -53,22 +53,36 @@ def test_healthy_ground_truth_lies_within_adult_norms(healthy):
     assert sum(inside) >= N_HEALTHY - 1
 
 
-def test_the_delineators_find_every_beat_a_normal_pr_and_a_normal_qtc(healthy):
-    # neurokit2's prominence method reads P and QRS onsets closest to the
-    # truth, its dwt method T ends; either misreads the odd record, so one
-    # miss in six is allowed (bench/engine_validation.py measures 200).
+def test_the_12_lead_delineator_finds_every_beat_and_the_true_pr_and_qt(healthy):
+    # neurokit2 on all 12 leads, combined per beat (engine.delineation). Its
+    # QRS duration is not checked here: dwt's QRS ends read normal complexes
+    # 30-40 ms long (bench/engine_validation.py reports it). One miss allowed.
     good = 0
     for sim in healthy[:6]:
-        onsets = v.measure(sim, "prominence")
-        ends = v.measure(sim, "dwt")
+        m = v.measure(sim)
         good += (
-            abs(len(onsets.delineation.r_peaks) - len(sim.fiducials)) <= 1
-            and 120.0 <= onsets.delineated["pr_ms"] <= 200.0
-            and abs(onsets.delineated["pr_ms"] - onsets.truth["pr_ms"]) <= 10.0
-            and 350.0 <= ends.delineated["qtc_ms"] <= 450.0
-            and abs(ends.delineated["qt_ms"] - ends.truth["qt_ms"]) <= 20.0
+            abs(len(m.delineation.r_peaks) - len(sim.fiducials)) <= 1
+            and 120.0 <= m.delineated["pr_ms"] <= 200.0
+            and abs(m.delineated["pr_ms"] - m.truth["pr_ms"]) <= 10.0
+            and 350.0 <= m.delineated["qtc_ms"] <= 450.0
+            and abs(m.delineated["qt_ms"] - m.truth["qt_ms"]) <= 15.0
         )
     assert good >= 5
+
+
+def test_right_bundle_branch_block_read_by_the_delineator_is_wide_with_r_prime(
+    base,
+):
+    # Left bundle-branch block is not checked by the delineator: its last
+    # ~50 ms of LV activation is nearly silent, so dwt reads ~110 ms against a
+    # true ~165 ms (bench/engine_validation.py); its truth is checked below.
+    hits = 0
+    for sim in cohort(base, "CRBBB"):
+        m = v.measure(sim)
+        d = m.delineation
+        assert v.rbbb_morphology(sim, d) and not v.lbbb_morphology(sim, d)
+        hits += m.delineated["qrs_ms"] >= 120.0
+    assert hits >= N_EACH - 1
 
 
 def test_bundle_branch_blocks_widen_qrs_with_their_own_morphology(base):
@@ -85,12 +99,13 @@ def test_bundle_branch_blocks_widen_qrs_with_their_own_morphology(base):
 def test_first_degree_av_block_prolongs_pr_beyond_200_ms(base):
     for sim in cohort(base, "1AVB"):
         assert sim.intervals.pr_ms > 200.0
+        assert v.measure(sim).delineated["pr_ms"] > 200.0
         assert sim.intervals.qrs_ms <= 110.0
 
 
 def test_atrial_fibrillation_has_no_organised_p_wave_and_irregular_rr(base):
     for sim in cohort(base, "AFIB"):
-        d = v.measure(sim, "prominence").delineation
+        d = v.measure(sim).delineation
         assert math.isnan(sim.intervals.pr_ms)
         assert not v.organised_p_waves(sim, d)
         assert v.rr_cv(d) > 0.15
@@ -98,7 +113,7 @@ def test_atrial_fibrillation_has_no_organised_p_wave_and_irregular_rr(base):
 
 def test_healthy_records_keep_organised_p_waves_and_regular_rr(matched_healthy):
     for sim in matched_healthy:
-        d = v.measure(sim, "prominence").delineation
+        d = v.measure(sim).delineation
         assert v.organised_p_waves(sim, d)
         assert v.rr_cv(d) < 0.1
 
