@@ -15,6 +15,7 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
+
 // Solves sum_ij B_ij (T - t_i)(T - t_j) = 1 for the larger root, where
 // B = (E D E^T)^-1 and the rows of E are the edges from the face's vertices to
 // the node. The root is accepted only if it is upwind: T above every t_i and
@@ -87,30 +88,56 @@ struct BoxLayout {
   long offset[27] = {};  // slot (dx + 1) + 3 (dy + 1) + 9 (dz + 1) -> box offset
 };
 
-constexpr int kPermutations[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
-                                     {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
-
 // A slot is reachable when a path of axis steps through tissue leads to its
 // voxel (axes in any order): diagonal neighbours across a gap in the tissue
-// are not neighbours.
-std::uint32_t reachable_slots(const std::vector<unsigned char>& tissue, long voxel,
-                              const long (&offset)[27]) {
-  const long axis_step[3][2] = {{offset[12], offset[14]},
-                                {offset[10], offset[16]},
-                                {offset[4], offset[22]}};
-  std::uint32_t bits = 0;
+// are not neighbours. masks[slot] holds, per order of the axes, the slots a
+// path passes through (the slot itself included) as bits.
+struct SlotPaths {
+  std::uint32_t masks[27][6] = {};
+  int count[27] = {};
+};
+
+SlotPaths slot_paths() {
+  constexpr int kPermutations[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+                                       {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+  SlotPaths paths;
   for (int slot = 0; slot < 27; ++slot) {
-    if (slot == 13 || !tissue[static_cast<std::size_t>(voxel + offset[slot])]) continue;
+    if (slot == 13) continue;
     const int d[3] = {slot % 3 - 1, (slot / 3) % 3 - 1, slot / 9 - 1};
     for (const auto& order : kPermutations) {
-      long at = voxel;
-      bool open = true;
+      int at[3] = {0, 0, 0};
+      std::uint32_t mask = 0;
       for (int axis : order) {
         if (d[axis] == 0) continue;
-        at += axis_step[axis][d[axis] > 0];
-        open = open && tissue[static_cast<std::size_t>(at)];
+        at[axis] = d[axis];
+        mask |= std::uint32_t{1} << ((at[0] + 1) + 3 * (at[1] + 1) + 9 * (at[2] + 1));
       }
-      if (open) {
+      bool seen = false;
+      for (int k = 0; k < paths.count[slot]; ++k) seen = seen || paths.masks[slot][k] == mask;
+      if (!seen) paths.masks[slot][paths.count[slot]++] = mask;
+    }
+  }
+  return paths;
+}
+
+std::uint32_t reachable_slots(const std::vector<unsigned char>& tissue, long voxel,
+                              const long (&offset)[27]) {
+  static const SlotPaths paths = slot_paths();
+  std::uint32_t present = 0;
+  for (int row = 0; row < 9; ++row) {  // three voxels along x at a time
+    const unsigned char* t = &tissue[static_cast<std::size_t>(voxel + offset[3 * row])];
+    const auto bits3 = static_cast<std::uint32_t>(t[0] | (t[1] << 1) | (t[2] << 2));
+    present |= bits3 << (3 * row);
+  }
+  constexpr std::uint32_t kAll = (std::uint32_t{1} << 27) - 1;
+  constexpr std::uint32_t kCentre = std::uint32_t{1} << 13;
+  if (present == kAll) return kAll & ~kCentre;  // inside the tissue
+  std::uint32_t bits = 0;
+  for (int slot = 0; slot < 27; ++slot) {
+    if (slot == 13 || !((present >> slot) & 1U)) continue;
+    for (int k = 0; k < paths.count[slot]; ++k) {
+      const std::uint32_t mask = paths.masks[slot][k];
+      if ((present & mask) == mask) {
         bits |= std::uint32_t{1} << slot;
         break;
       }
@@ -125,11 +152,13 @@ BoxLayout box_layout(const TissueGrid& grid, const ConductionField& conduction) 
   std::vector<long> ijk(n * 3);
   long lo[3] = {0, 0, 0};
   long hi[3] = {0, 0, 0};
+  const Vec3 first = n > 0 ? grid.position[0] : Vec3{};
   for (std::size_t m = 0; m < n; ++m) {
-    const double p[3] = {grid.position[m].x, grid.position[m].y, grid.position[m].z};
+    const Vec3 r = grid.position[m] - first;
+    const double p[3] = {r.x, r.y, r.z};
     for (int axis = 0; axis < 3; ++axis) {
       const double x = p[axis] / h;
-      const long i = std::lround(x);
+      const auto i = static_cast<long>(std::floor(x + 0.5));
       if (std::abs(x - static_cast<double>(i)) > 1e-6) {
         throw std::invalid_argument("node positions must lie on the grid");
       }
@@ -229,13 +258,20 @@ double local_update(const BoxLayout& layout, const BoxNode& node,
     rows[6][c] = rows[2][c] + rows[4][c];
     rows[7][c] = rows[3][c] + rows[4][c];
   }
-  const auto gram = [&](int u, int v) {
-    double sum = 0.0;
-    for (int c = 0; c < 3; ++c) {
-      if (v & (1 << c)) sum += rows[u][c];
-    }
-    return sum;
-  };
+  // gram(u, v) = e_u^T D e_v: the row sums over v's axes, summed in axis
+  // order and tabulated once, without a branch per axis.
+  double table[8][8];
+  for (int u = 1; u < 8; ++u) {
+    const double* r = rows[u];
+    table[u][1] = r[0];
+    table[u][2] = r[1];
+    table[u][3] = r[0] + r[1];
+    table[u][4] = r[2];
+    table[u][5] = r[0] + r[2];
+    table[u][6] = r[1] + r[2];
+    table[u][7] = table[u][3] + r[2];
+  }
+  const auto gram = [&](int u, int v) { return table[u][v]; };
 
   double best = kInf;
   for (int v = 1; v < 8; ++v) {
@@ -352,6 +388,12 @@ std::vector<double> solve_eikonal(const TissueGrid& grid,
     const BoxNode& node = layout.nodes[static_cast<std::size_t>(id)];
     double& node_time = times[node.voxel];
     if (time > node_time) continue;  // stale entry
+    const int* nb = &grid.neighbours[static_cast<std::size_t>(id) * 6];
+    // The neighbours are updated next: start fetching them while this node is
+    // recomputed (their nodes lie a row or a slice away, beyond the caches).
+    for (int d = 0; d < 6; ++d) {
+      if (nb[d] >= 0) __builtin_prefetch(&layout.nodes[static_cast<std::size_t>(nb[d])]);
+    }
     // Diagonal vertices do not notify: recompute from every vertex before
     // releasing the node, and queue it again if that improves it.
     if (!(node.reach & kSourceBit)) {
@@ -362,7 +404,6 @@ std::vector<double> solve_eikonal(const TissueGrid& grid,
         continue;
       }
     }
-    const int* nb = &grid.neighbours[static_cast<std::size_t>(id) * 6];
     for (int d = 0; d < 6; ++d) {
       const int other = nb[d];
       if (other < 0) continue;
