@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <queue>
@@ -211,10 +212,16 @@ BoxLayout box_layout(const TissueGrid& grid, const ConductionField& conduction) 
   return layout;
 }
 
-double local_update(const BoxLayout& layout, const BoxNode& node,
-                    const double* box_times, double h) {
+// The inputs of one local update: the upwind octant and its vertex times.
+struct Stencil {
+  double sign[3];
+  double t_vertex[8];  // by vertex mask; +inf where there is no activated vertex
+};
+
+// Returns false when no neighbour is activated.
+bool gather(const BoxLayout& layout, const BoxNode& node, const double* box_times,
+            Stencil& stencil) {
   const std::uint32_t reach = node.reach;
-  const NodeTensor& tensor = node.tensor;
   const double* centre = box_times + node.voxel;
   const auto time_of = [&](int slot) {
     return (reach >> slot) & 1U ? centre[layout.offset[slot]] : kInf;
@@ -223,26 +230,48 @@ double local_update(const BoxLayout& layout, const BoxNode& node,
 
   // Upwind octant: towards the earlier neighbour on each axis.
   int offset[3];
-  double sign[3];
   bool any = false;
   for (int axis = 0; axis < 3; ++axis) {
     const double t_lo = time_of(13 - kAxisSlot[axis]);
     const double t_hi = time_of(13 + kAxisSlot[axis]);
     offset[axis] = t_lo <= t_hi ? -1 : 1;
-    sign[axis] = static_cast<double>(offset[axis]);
+    stencil.sign[axis] = static_cast<double>(offset[axis]);
     any = any || t_lo != kInf || t_hi != kInf;
   }
-  if (!any) return kInf;
+  if (!any) return false;
 
-  double t_vertex[8];
-  t_vertex[0] = kInf;
+  stencil.t_vertex[0] = kInf;
   for (int mask = 1; mask < 8; ++mask) {
     int slot = 13;
     for (int axis = 0; axis < 3; ++axis) {
       if (mask & (1 << axis)) slot += offset[axis] * kAxisSlot[axis];
     }
-    t_vertex[mask] = time_of(slot);
+    stencil.t_vertex[mask] = time_of(slot);
   }
+  return true;
+}
+
+// A 64-bit fingerprint of a stencil: equal stencils give equal updates, so a
+// node whose stencil has not changed since its last update is not solved again.
+std::uint64_t fingerprint(const Stencil& stencil) {
+  std::uint64_t hash = 0x9E3779B97F4A7C15ULL;
+  const auto mix = [&](std::uint64_t bits) {
+    hash ^= bits + 0x9E3779B97F4A7C15ULL + (hash << 6) + (hash >> 2);
+    hash *= 0xBF58476D1CE4E5B9ULL;
+    hash ^= hash >> 31;
+  };
+  for (int axis = 0; axis < 3; ++axis) mix(stencil.sign[axis] > 0.0 ? 1U : 2U);
+  for (int mask = 1; mask < 8; ++mask) {
+    std::uint64_t bits;
+    std::memcpy(&bits, &stencil.t_vertex[mask], sizeof bits);
+    mix(bits);
+  }
+  return hash | 1U;  // never 0, which marks a node not yet updated
+}
+
+double solve_stencil(const Stencil& stencil, const NodeTensor& tensor, double h) {
+  const double* sign = stencil.sign;
+  const double* t_vertex = stencil.t_vertex;
 
   // rows[u][c] = sum over axes a in u of s_a s_c D_ac h^2, so that
   // e_u^T D e_v = sum over axes c in v of rows[u][c] (e: vertex-to-node edge).
@@ -341,6 +370,25 @@ double local_update(const BoxLayout& layout, const BoxNode& node,
   return best;
 }
 
+double local_update(const BoxLayout& layout, const BoxNode& node,
+                    const double* box_times, double h) {
+  Stencil stencil;
+  if (!gather(layout, node, box_times, stencil)) return kInf;
+  return solve_stencil(stencil, node.tensor, h);
+}
+
+// The local update, unless the node's stencil is the one it was last solved
+// with (recorded in `seen`): then the result is known not to improve it.
+double update_if_changed(const BoxLayout& layout, const BoxNode& node,
+                         const double* box_times, double h, std::uint64_t& seen) {
+  Stencil stencil;
+  if (!gather(layout, node, box_times, stencil)) return kInf;
+  const std::uint64_t print = fingerprint(stencil);
+  if (print == seen) return kInf;
+  seen = print;
+  return solve_stencil(stencil, node.tensor, h);
+}
+
 }  // namespace
 
 double eikonal_local_update(const TissueGrid& grid, const ConductionField& conduction,
@@ -371,6 +419,8 @@ std::vector<double> solve_eikonal(const TissueGrid& grid,
   const double h = grid.spacing_mm;
   std::vector<double> box_times(layout.n_voxels, kInf);
   double* times = box_times.data();
+  // Why a node's last update gave what it gave; see update_if_changed.
+  std::vector<std::uint64_t> seen(n, 0);
   using Entry = std::pair<double, int>;
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap;
   for (const ActivationSource& source : sources) {
@@ -397,7 +447,8 @@ std::vector<double> solve_eikonal(const TissueGrid& grid,
     // Diagonal vertices do not notify: recompute from every vertex before
     // releasing the node, and queue it again if that improves it.
     if (!(node.reach & kSourceBit)) {
-      const double recomputed = local_update(layout, node, times, h);
+      const double recomputed = update_if_changed(
+          layout, node, times, h, seen[static_cast<std::size_t>(id)]);
       if (recomputed < node_time - 1e-9) {
         node_time = recomputed;
         heap.push({recomputed, id});
@@ -411,7 +462,8 @@ std::vector<double> solve_eikonal(const TissueGrid& grid,
       double& next_time = times[next.voxel];
       // An update through this node can never go below its own time.
       if ((next.reach & kSourceBit) || next_time <= time) continue;
-      const double update = local_update(layout, next, times, h);
+      const double update = update_if_changed(layout, next, times, h,
+                                              seen[static_cast<std::size_t>(other)]);
       // Re-open a node whenever it improves: anisotropy breaks strict causality.
       if (update < next_time - 1e-9) {
         next_time = update;
