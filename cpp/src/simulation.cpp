@@ -187,18 +187,22 @@ struct Histograms {
 
 // A ventricular beat: upstrokes are the map shifted to the beat's origin;
 // repolarisation times carry each node's own APD, scaled by the rate.
-void add_ventricular_beat(Histograms& hist, const ShiftedEvents& upstrokes,
-                          const std::vector<double>& weights,
-                          const std::vector<double>& activation,
-                          const std::vector<double>& apd, double scale,
-                          double origin_ms) {
+// Returns the last repolarisation time after the origin (the end of T).
+double add_ventricular_beat(Histograms& hist, const ShiftedEvents& upstrokes,
+                            const std::vector<double>& weights,
+                            const std::vector<double>& activation,
+                            const std::vector<double>& apd, double scale,
+                            double origin_ms) {
   upstrokes.add_to(hist.ventricular_up, origin_ms);
+  double t_end = -kInf;
   for (std::size_t n = 0; n < activation.size(); ++n) {
     const double tau = activation[n];
     if (tau == kInf) continue;
     hist.ventricular_rep.add(&weights[n * kElectrodeCount],
                              origin_ms + tau + apd[n] * scale);
+    t_end = std::max(t_end, tau + apd[n] * scale);
   }
+  return t_end;
 }
 
 // An atrial wave: with one APD for all atrial nodes, repolarisation is the
@@ -422,21 +426,18 @@ SimulationResult simulate(const PatientParameters& params, double duration_s, do
   result.n_samples = n_samples;
   result.n_ventricular_nodes = model.ventricles.grid.size();
   result.n_atrial_nodes = model.atria.grid.size();
+  const Extent sinus_qrs = extent_of(model.ventricular_activation_ms);
+  const Extent ectopic_qrs = extent_of(model.ectopic_activation_ms);
   for (const Beat& beat : beats) {
     const std::vector<double>& activation =
         beat.ectopic ? model.ectopic_activation_ms : model.ventricular_activation_ms;
     const double scale = rate_scale(params, beat.rr_prev_ms);
-    add_ventricular_beat(hist, beat.ectopic ? ectopic_map : sinus_map,
-                         model.ventricular_weights, activation,
-                         model.ventricular_apd_ms, scale, beat.origin_ms);
-    const Extent qrs = extent_of(activation);
+    const double t_end = add_ventricular_beat(
+        hist, beat.ectopic ? ectopic_map : sinus_map, model.ventricular_weights,
+        activation, model.ventricular_apd_ms, scale, beat.origin_ms);
+    const Extent qrs = beat.ectopic ? ectopic_qrs : sinus_qrs;
     const double qrs_on = beat.origin_ms + qrs.first;
     if (qrs_on < 0.0 || qrs_on >= duration_ms) continue;
-    double t_end = -kInf;
-    for (std::size_t n = 0; n < activation.size(); ++n) {
-      if (activation[n] == kInf) continue;
-      t_end = std::max(t_end, activation[n] + model.ventricular_apd_ms[n] * scale);
-    }
     const double times[fiducial_count] = {beat.p_on_ms, beat.p_off_ms, qrs_on,
                                           beat.origin_ms + qrs.last,
                                           beat.origin_ms + t_end};
