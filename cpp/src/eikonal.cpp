@@ -254,17 +254,16 @@ bool gather(const BoxLayout& layout, const BoxNode& node, const double* box_time
 // A 64-bit fingerprint of a stencil: equal stencils give equal updates, so a
 // node whose stencil has not changed since its last update is not solved again.
 std::uint64_t fingerprint(const Stencil& stencil) {
-  std::uint64_t hash = 0x9E3779B97F4A7C15ULL;
-  const auto mix = [&](std::uint64_t bits) {
-    hash ^= bits + 0x9E3779B97F4A7C15ULL + (hash << 6) + (hash >> 2);
-    hash *= 0xBF58476D1CE4E5B9ULL;
-    hash ^= hash >> 31;
-  };
-  for (int axis = 0; axis < 3; ++axis) mix(stencil.sign[axis] > 0.0 ? 1U : 2U);
+  // Each step (xor, then multiply by an odd constant) is a bijection, so
+  // stencils that differ in one value never share a fingerprint.
+  constexpr std::uint64_t kOdd = 0x9E3779B97F4A7C15ULL;
+  std::uint64_t hash = (stencil.sign[0] > 0.0 ? 1U : 0U) |
+                       (stencil.sign[1] > 0.0 ? 2U : 0U) |
+                       (stencil.sign[2] > 0.0 ? 4U : 0U);
   for (int mask = 1; mask < 8; ++mask) {
     std::uint64_t bits;
     std::memcpy(&bits, &stencil.t_vertex[mask], sizeof bits);
-    mix(bits);
+    hash = (hash ^ bits) * kOdd;
   }
   return hash | 1U;  // never 0, which marks a node not yet updated
 }

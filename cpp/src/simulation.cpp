@@ -194,15 +194,8 @@ double add_ventricular_beat(Histograms& hist, const ShiftedEvents& upstrokes,
                             const std::vector<double>& apd, double scale,
                             double origin_ms) {
   upstrokes.add_to(hist.ventricular_up, origin_ms);
-  double t_end = -kInf;
-  for (std::size_t n = 0; n < activation.size(); ++n) {
-    const double tau = activation[n];
-    if (tau == kInf) continue;
-    hist.ventricular_rep.add(&weights[n * kElectrodeCount],
-                             origin_ms + tau + apd[n] * scale);
-    t_end = std::max(t_end, tau + apd[n] * scale);
-  }
-  return t_end;
+  return hist.ventricular_rep.add_repolarisation(weights, activation, apd, scale,
+                                                 origin_ms);
 }
 
 // An atrial wave: with one APD for all atrial nodes, repolarisation is the

@@ -35,6 +35,12 @@ class EventHistogram {
  public:
   EventHistogram(std::size_t n_bins, double origin_ms, double step_ms);
   void add(const double* weights, double time_ms);
+  // add(&weights[n * 9], origin_ms + tau[n] + apd[n] * scale) for every node
+  // with a finite tau; returns the largest tau[n] + apd[n] * scale.
+  double add_repolarisation(const std::vector<double>& weights,
+                            const std::vector<double>& tau,
+                            const std::vector<double>& apd, double scale,
+                            double origin_ms);
   // Adds `lo` to bin j and `hi` to bin j + 1 (9 electrodes each), as add()
   // does for one event; ignored unless 0 <= j < n_bins - 1.
   void add_split(long j, const double* lo, const double* hi);
