@@ -1,6 +1,8 @@
 #include "cardiofair/ecg.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 namespace cardiofair {
@@ -89,11 +91,140 @@ void EventHistogram::add(const double* weights, double time_ms) {
   if (!(x >= 0.0) || x >= static_cast<double>(n_bins_ - 1)) return;
   const auto j = static_cast<std::size_t>(x);
   const double f = x - static_cast<double>(j);
-  double* lo = &bins_[j * kElectrodeCount];
-  double* hi = lo + kElectrodeCount;
+  // The weights never alias the bins; saying so lets the loop vectorise.
+  double* __restrict lo = &bins_[j * kElectrodeCount];
+  double* __restrict hi = lo + kElectrodeCount;
+  const double* __restrict w = weights;
+  const double g = 1.0 - f;
   for (std::size_t e = 0; e < kElectrodeCount; ++e) {
-    lo[e] += (1.0 - f) * weights[e];
-    hi[e] += f * weights[e];
+    lo[e] += g * w[e];
+    hi[e] += f * w[e];
+  }
+}
+
+double EventHistogram::add_repolarisation(const std::vector<double>& weights,
+                                          const std::vector<double>& tau,
+                                          const std::vector<double>& apd,
+                                          double scale, double origin_ms) {
+  double last = -std::numeric_limits<double>::infinity();
+  const double limit = static_cast<double>(n_bins_ - 1);
+  for (std::size_t n = 0; n < tau.size(); ++n) {
+    if (!std::isfinite(tau[n])) continue;
+    const double time = tau[n] + apd[n] * scale;
+    last = std::max(last, time);
+    const double x = (origin_ms + tau[n] + apd[n] * scale - origin_ms_) / step_ms_;
+    if (!(x >= 0.0) || x >= limit) continue;
+    const auto j = static_cast<std::size_t>(x);
+    const double f = x - static_cast<double>(j);
+    const double g = 1.0 - f;
+    double* __restrict lo = &bins_[j * kElectrodeCount];
+    double* __restrict hi = lo + kElectrodeCount;
+    const double* __restrict w = &weights[n * kElectrodeCount];
+    for (std::size_t e = 0; e < kElectrodeCount; ++e) {
+      lo[e] += g * w[e];
+      hi[e] += f * w[e];
+    }
+  }
+  return last;
+}
+
+void EventHistogram::add_split(long j, const double* lo, const double* hi) {
+  if (j < 0 || j >= static_cast<long>(n_bins_) - 1) return;
+  double* __restrict bin = &bins_[static_cast<std::size_t>(j) * kElectrodeCount];
+  for (std::size_t e = 0; e < kElectrodeCount; ++e) {
+    bin[e] += lo[e];
+    bin[kElectrodeCount + e] += hi[e];
+  }
+}
+
+ShiftedEvents::ShiftedEvents(const std::vector<double>& weights,
+                             const std::vector<double>& times_ms, double step_ms)
+    : step_ms_(step_ms) {
+  if (weights.size() != times_ms.size() * kElectrodeCount) {
+    throw std::invalid_argument("weights must hold 9 values per event time");
+  }
+  struct Event {
+    long bin;
+    double fraction;
+    std::size_t node;
+  };
+  std::vector<Event> events;
+  events.reserve(times_ms.size());
+  for (std::size_t n = 0; n < times_ms.size(); ++n) {
+    if (!std::isfinite(times_ms[n])) continue;
+    const double x = times_ms[n] / step_ms;
+    const double bin = std::floor(x);
+    events.push_back({static_cast<long>(bin), x - bin, n});
+  }
+  std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
+    return a.bin != b.bin ? a.bin < b.bin : a.fraction < b.fraction;
+  });
+  fraction_.reserve(events.size());
+  for (std::size_t i = 0; i < events.size();) {
+    Group group{events[i].bin, i, 0};
+    for (; i < events.size() && events[i].bin == group.bin; ++i) ++group.size;
+    groups_.push_back(group);
+  }
+  sum_w_.assign((events.size() + groups_.size()) * kElectrodeCount, 0.0);
+  sum_fw_.assign(sum_w_.size(), 0.0);
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    const Group& group = groups_[g];
+    double* w_acc = &sum_w_[(group.first + g) * kElectrodeCount];
+    double* fw_acc = &sum_fw_[(group.first + g) * kElectrodeCount];
+    for (std::size_t k = 0; k < group.size; ++k) {
+      const Event& event = events[group.first + k];
+      fraction_.push_back(event.fraction);
+      const double* w = &weights[event.node * kElectrodeCount];
+      for (std::size_t e = 0; e < kElectrodeCount; ++e) {
+        w_acc[kElectrodeCount + e] = w_acc[e] + w[e];
+        fw_acc[kElectrodeCount + e] = fw_acc[e] + event.fraction * w[e];
+      }
+      w_acc += kElectrodeCount;
+      fw_acc += kElectrodeCount;
+    }
+  }
+}
+
+void ShiftedEvents::add_to(EventHistogram& hist, double origin_ms) const {
+  // A node at time t lands at x = u + t / step with u = (origin - h0) / step.
+  // With u = U + phi and t / step = bin + f: nodes with f < 1 - phi split
+  // between bins U + bin and U + bin + 1 with fraction phi + f, the others
+  // between U + bin + 1 and U + bin + 2 with fraction phi + f - 1.
+  const double u = (origin_ms - hist.origin_ms()) / step_ms_;
+  if (!std::isfinite(u)) return;
+  const double whole = std::floor(u);
+  const double phi = u - whole;
+  const long shift = static_cast<long>(whole);
+  double lo[kElectrodeCount];
+  double hi[kElectrodeCount];
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    const Group& group = groups_[g];
+    const double* f_begin = &fraction_[group.first];
+    const auto split = static_cast<std::size_t>(
+        std::lower_bound(f_begin, f_begin + group.size, 1.0 - phi) - f_begin);
+    const double* w0 = &sum_w_[(group.first + g) * kElectrodeCount];
+    const double* fw0 = &sum_fw_[(group.first + g) * kElectrodeCount];
+    const double* w_split = w0 + split * kElectrodeCount;
+    const double* fw_split = fw0 + split * kElectrodeCount;
+    const double* w_end = w0 + group.size * kElectrodeCount;
+    const double* fw_end = fw0 + group.size * kElectrodeCount;
+    const long j = shift + group.bin;
+    if (split > 0) {  // f < 1 - phi
+      for (std::size_t e = 0; e < kElectrodeCount; ++e) {
+        lo[e] = (1.0 - phi) * w_split[e] - fw_split[e];
+        hi[e] = phi * w_split[e] + fw_split[e];
+      }
+      hist.add_split(j, lo, hi);
+    }
+    if (split < group.size) {  // f >= 1 - phi
+      for (std::size_t e = 0; e < kElectrodeCount; ++e) {
+        const double w = w_end[e] - w_split[e];
+        const double fw = fw_end[e] - fw_split[e];
+        lo[e] = (2.0 - phi) * w - fw;
+        hi[e] = (phi - 1.0) * w + fw;
+      }
+      hist.add_split(j + 1, lo, hi);
+    }
   }
 }
 

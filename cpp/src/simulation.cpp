@@ -185,18 +185,25 @@ struct Histograms {
   EventHistogram ventricular_up, ventricular_rep, atrial_up, atrial_rep;
 };
 
-void add_activation(EventHistogram& up, EventHistogram& rep,
-                    const std::vector<double>& weights,
-                    const std::vector<double>& activation,
-                    const std::vector<double>* apd, double uniform_apd, double scale,
-                    double origin_ms) {
-  for (std::size_t n = 0; n < activation.size(); ++n) {
-    const double tau = activation[n];
-    if (tau == kInf) continue;
-    const double duration = (apd != nullptr ? (*apd)[n] : uniform_apd) * scale;
-    up.add(&weights[n * kElectrodeCount], origin_ms + tau);
-    rep.add(&weights[n * kElectrodeCount], origin_ms + tau + duration);
-  }
+// A ventricular beat: upstrokes are the map shifted to the beat's origin;
+// repolarisation times carry each node's own APD, scaled by the rate.
+// Returns the last repolarisation time after the origin (the end of T).
+double add_ventricular_beat(Histograms& hist, const ShiftedEvents& upstrokes,
+                            const std::vector<double>& weights,
+                            const std::vector<double>& activation,
+                            const std::vector<double>& apd, double scale,
+                            double origin_ms) {
+  upstrokes.add_to(hist.ventricular_up, origin_ms);
+  return hist.ventricular_rep.add_repolarisation(weights, activation, apd, scale,
+                                                 origin_ms);
+}
+
+// An atrial wave: with one APD for all atrial nodes, repolarisation is the
+// same map shifted once more.
+void add_atrial_wave(Histograms& hist, const ShiftedEvents& upstrokes, double apd_ms,
+                     double origin_ms) {
+  upstrokes.add_to(hist.atrial_up, origin_ms);
+  upstrokes.add_to(hist.atrial_rep, origin_ms + apd_ms);
 }
 
 double rate_scale(const PatientParameters& params, double rr_ms) {
@@ -210,7 +217,8 @@ double clamp_rr(double rr, double rr_mean) {
 // Sinus rhythm (or AF's irregular ventricular response) with premature beats;
 // adds every atrial beat to the histograms and returns the ventricular beats.
 std::vector<Beat> make_rhythm(const PatientParameters& params, const HeartModel& model,
-                              Histograms& hist, double end_ms, std::uint64_t seed) {
+                              const ShiftedEvents& atrial_map, Histograms& hist,
+                              double end_ms, std::uint64_t seed) {
   RandomStream rng(seed, Stream::rhythm);
   const double rr_mean = 60000.0 / params[Param::heart_rate_bpm];
   const double resp_phase = 2.0 * kPi * rng.uniform();
@@ -240,9 +248,7 @@ std::vector<Beat> make_rhythm(const PatientParameters& params, const HeartModel&
     Beat beat{af ? t : t + av, 0.0, false, nan, nan};
     if (!af) {
       const double scale = rate_scale(params, t - prev_sinus);
-      add_activation(hist.atrial_up, hist.atrial_rep, model.atrial_weights,
-                     model.atrial_activation_ms, nullptr, params[Param::atrial_apd_ms],
-                     scale, t);
+      add_atrial_wave(hist, atrial_map, params[Param::atrial_apd_ms] * scale, t);
       beat.p_on_ms = t + atrial.first;
       beat.p_off_ms = t + atrial.last;
     }
@@ -265,17 +271,20 @@ std::vector<Beat> make_rhythm(const PatientParameters& params, const HeartModel&
 // Eikonal activation cannot represent re-entry: atrial fibrillation is
 // approximated by focal waves from random atrial sites at irregular intervals.
 void add_fibrillation(const PatientParameters& params, const HeartModel& model,
-                      Histograms& hist, double end_ms, std::uint64_t seed) {
+                      double step_ms, Histograms& hist, double end_ms,
+                      std::uint64_t seed) {
   RandomStream rng(seed, static_cast<Stream>(kWaveStream));
   const double cycle = params[Param::af_cycle_ms];
   const double apd = std::max(kAtrialPlateauLeadMs + 20.0, 0.5 * cycle);
+  std::vector<ShiftedEvents> maps;
+  for (const std::vector<double>& map : model.fibrillation_activation_ms) {
+    maps.emplace_back(model.atrial_weights, map, step_ms);
+  }
   for (double c = -kLeadInMs + 50.0; c < end_ms;
        c += cycle * (0.75 + 0.5 * rng.uniform())) {
     const auto map = std::min(kFibrillationMaps - 1,
                               static_cast<int>(rng.uniform() * kFibrillationMaps));
-    add_activation(hist.atrial_up, hist.atrial_rep, model.atrial_weights,
-                   model.fibrillation_activation_ms[static_cast<std::size_t>(map)],
-                   nullptr, apd, 1.0, c);
+    add_atrial_wave(hist, maps[static_cast<std::size_t>(map)], apd, c);
   }
 }
 
@@ -393,29 +402,35 @@ SimulationResult simulate(const PatientParameters& params, double duration_s, do
       EventHistogram(n_bins, origin, step), EventHistogram(n_bins, origin, step)};
 
   const double end_ms = duration_ms + kLeadOutMs;
-  const std::vector<Beat> beats = make_rhythm(params, model, hist, end_ms, seed);
+  const ShiftedEvents atrial_map(model.atrial_weights, model.atrial_activation_ms, step);
+  const std::vector<Beat> beats =
+      make_rhythm(params, model, atrial_map, hist, end_ms, seed);
   if (params.flag(Param::atrial_fibrillation)) {
-    add_fibrillation(params, model, hist, end_ms, seed);
+    add_fibrillation(params, model, step, hist, end_ms, seed);
   }
+  const ShiftedEvents sinus_map(model.ventricular_weights,
+                                model.ventricular_activation_ms, step);
+  const ShiftedEvents ectopic_map =
+      model.ectopic_activation_ms.empty()
+          ? ShiftedEvents({}, {}, step)
+          : ShiftedEvents(model.ventricular_weights, model.ectopic_activation_ms, step);
 
   SimulationResult result;
   result.n_samples = n_samples;
   result.n_ventricular_nodes = model.ventricles.grid.size();
   result.n_atrial_nodes = model.atria.grid.size();
+  const Extent sinus_qrs = extent_of(model.ventricular_activation_ms);
+  const Extent ectopic_qrs = extent_of(model.ectopic_activation_ms);
   for (const Beat& beat : beats) {
     const std::vector<double>& activation =
         beat.ectopic ? model.ectopic_activation_ms : model.ventricular_activation_ms;
     const double scale = rate_scale(params, beat.rr_prev_ms);
-    add_activation(hist.ventricular_up, hist.ventricular_rep, model.ventricular_weights,
-                   activation, &model.ventricular_apd_ms, 0.0, scale, beat.origin_ms);
-    const Extent qrs = extent_of(activation);
+    const double t_end = add_ventricular_beat(
+        hist, beat.ectopic ? ectopic_map : sinus_map, model.ventricular_weights,
+        activation, model.ventricular_apd_ms, scale, beat.origin_ms);
+    const Extent qrs = beat.ectopic ? ectopic_qrs : sinus_qrs;
     const double qrs_on = beat.origin_ms + qrs.first;
     if (qrs_on < 0.0 || qrs_on >= duration_ms) continue;
-    double t_end = -kInf;
-    for (std::size_t n = 0; n < activation.size(); ++n) {
-      if (activation[n] == kInf) continue;
-      t_end = std::max(t_end, activation[n] + model.ventricular_apd_ms[n] * scale);
-    }
     const double times[fiducial_count] = {beat.p_on_ms, beat.p_off_ms, qrs_on,
                                           beat.origin_ms + qrs.last,
                                           beat.origin_ms + t_end};

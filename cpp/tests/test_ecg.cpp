@@ -1,6 +1,8 @@
 // The lead-field weights against the direct pseudo-ECG sum over edges and the
 // continuum integral, and the histogram form against direct evaluation.
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <vector>
 
@@ -162,6 +164,41 @@ void histogram_form_equals_direct_evaluation() {
   CF_CHECK(worst < 1e-10 * peak);
 }
 
+void shifted_events_equal_adding_every_event() {
+  // Random weights and times, some unreached, deposited at origins with every
+  // kind of fraction, including ones that push events off either end.
+  const std::size_t n = 500;
+  std::vector<double> weights(n * kElectrodeCount);
+  std::vector<double> times(n);
+  std::uint64_t state = 12345;
+  const auto uniform = [&]() {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<double>(state >> 11) / 9007199254740992.0;
+  };
+  for (double& w : weights) w = uniform() - 0.5;
+  for (std::size_t i = 0; i < n; ++i) {
+    times[i] = i % 37 == 0 ? INFINITY : 120.0 * uniform();
+  }
+  times[1] = 4.0;  // exactly on a bin edge
+  const double step = 2.0;
+  const ShiftedEvents events(weights, times, step);
+  for (double origin : {0.0, 0.3, 1.0, 1.7, 2.0, -30.25, 77.9, 141.1}) {
+    EventHistogram direct(80, -5.0, step);
+    EventHistogram grouped(80, -5.0, step);
+    for (std::size_t i = 0; i < n; ++i) {
+      direct.add(&weights[i * kElectrodeCount], origin + times[i]);
+    }
+    events.add_to(grouped, origin);
+    const Shape unit{0.0, step, {1.0}};  // a step: the running sum of the bins
+    const std::vector<double> a = direct.convolve(unit);
+    const std::vector<double> b = grouped.convolve(unit);
+    double worst = 0.0;
+    for (std::size_t k = 0; k < a.size(); ++k) worst = std::max(worst, std::abs(a[k] - b[k]));
+    std::printf("shifted events at origin %.2f: max difference %.2e\n", origin, worst);
+    CF_CHECK(worst < 1e-12);
+  }
+}
+
 void standard_leads_follow_einthoven_and_wilson() {
   const double phi[kElectrodeCount] = {0.1, 0.7, -0.2, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0};
   const auto leads = standard_leads(phi);
@@ -174,6 +211,7 @@ void standard_leads_follow_einthoven_and_wilson() {
 
 int main() {
   weights_sum_to_zero_and_match_the_edge_sum();
+  shifted_events_equal_adding_every_event();
   lead_field_converges_to_the_continuum_integral();
   histogram_form_equals_direct_evaluation();
   standard_leads_follow_einthoven_and_wilson();

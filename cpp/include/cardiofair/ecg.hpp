@@ -35,6 +35,17 @@ class EventHistogram {
  public:
   EventHistogram(std::size_t n_bins, double origin_ms, double step_ms);
   void add(const double* weights, double time_ms);
+  // add(&weights[n * 9], origin_ms + tau[n] + apd[n] * scale) for every node
+  // with a finite tau; returns the largest tau[n] + apd[n] * scale.
+  double add_repolarisation(const std::vector<double>& weights,
+                            const std::vector<double>& tau,
+                            const std::vector<double>& apd, double scale,
+                            double origin_ms);
+  // Adds `lo` to bin j and `hi` to bin j + 1 (9 electrodes each), as add()
+  // does for one event; ignored unless 0 <= j < n_bins - 1.
+  void add_split(long j, const double* lo, const double* hi);
+  double origin_ms() const { return origin_ms_; }
+  double step_ms() const { return step_ms_; }
   // sum_j H[j] shape((k - j) step) for every bin k: layout bin * 9 + e.
   std::vector<double> convolve(const Shape& shape) const;
 
@@ -43,6 +54,35 @@ class EventHistogram {
   double origin_ms_;
   double step_ms_;
   std::vector<double> bins_;
+};
+
+// The events of one activation map (a weight and a time per node), arranged
+// so that adding the whole map to a histogram at another origin costs
+// O(bins), not O(nodes). Nodes are grouped by the bin of their time and sorted
+// by its fractional part within the group; prefix sums of w and of w times the
+// fraction then give each bin's share for any origin exactly: a beat repeats
+// the same upstroke times, only shifted. Nodes at +inf are left out.
+class ShiftedEvents {
+ public:
+  ShiftedEvents(const std::vector<double>& weights, const std::vector<double>& times_ms,
+                double step_ms);
+  // The same as hist.add(&weights[n * 9], origin_ms + times_ms[n]) for every
+  // node, up to rounding.
+  void add_to(EventHistogram& hist, double origin_ms) const;
+
+ private:
+  struct Group {
+    long bin;           // floor(time / step)
+    std::size_t first;  // index of the group's first entry in fraction_
+    std::size_t size;
+  };
+  double step_ms_;
+  std::vector<Group> groups_;
+  std::vector<double> fraction_;  // time / step - bin, ascending within a group
+  // Per group, size + 1 prefix sums of w and of fraction * w, 9 values each;
+  // group g's sums start at entry first + g.
+  std::vector<double> sum_w_;
+  std::vector<double> sum_fw_;
 };
 
 // The 12 standard leads (I, II, III, aVR, aVL, aVF, V1..V6) from the 9 electrode
