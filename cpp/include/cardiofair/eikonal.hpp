@@ -8,6 +8,8 @@
 // oblique fibres are resolved. Nodes are ordered by a heap; a node is
 // recomputed from all its vertices when it leaves the heap and re-queued if
 // that improves it, then updates its 6 axis neighbours, until none improves.
+// An update whose inputs (octant and vertex times) are those of the node's
+// previous update is skipped: it would give the same time again.
 
 #include <utility>
 #include <vector>
