@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy import (
     Select,
     Text,
@@ -613,6 +614,65 @@ class _SeekPoints:
 _seeks = _SeekPoints()
 
 
+# Listings -------------------------------------------------------------------
+# A page of a list in the order of a unique column (``id asc``, ``name``) with
+# facet and date filters but no text, as harvesters ask for, is cut from an
+# array of every matching document id in that order. The array is made in
+# memory from the column's order and each filter's postings, all read once
+# per index generation, so a page at start=90,000 with a filter nobody used
+# yet costs what the first page costs instead of counting 90,000 rows.
+
+
+def _listable(query: Query) -> bool:
+    name, _ = _sort_column(query)
+    return name in _UNIQUE_KEYS and fts_match(query.q) is None
+
+
+def _listing(session: Session, state: tuple, query: Query) -> np.ndarray:
+    """Ids of the documents that pass ``query``'s filters, in its order."""
+    name, descending = _sort_column(query)
+    key = ("listing", name, query.filters_key())
+    ascending = _cached(
+        state,
+        key,
+        lambda: _filtered(session, state, query, name),
+        _listings,
+        _LISTINGS_SIZE,
+    )
+    return ascending[::-1] if descending else ascending
+
+
+def _filtered(session: Session, state: tuple, query: Query, name: str) -> np.ndarray:
+    order = _cached(state, ("order", name), lambda: _order(session, name))
+    keep = np.ones(len(order), dtype=bool)
+    for facet, values in query.include:
+        keep &= np.isin(order, _postings(session, state, facet, values))
+    for facet, values in query.exclude:
+        keep &= ~np.isin(order, _postings(session, state, facet, values))
+    if query.modified_since is not None or query.modified_until is not None:
+        dates = Query(
+            modified_since=query.modified_since, modified_until=query.modified_until
+        )
+        keep &= np.isin(order, _ids(session, select(_doc.c.id).where(*_filters(dates))))
+    return order[keep]
+
+
+def _order(session: Session, name: str) -> np.ndarray:
+    return _ids(session, select(_doc.c.id).order_by(_doc.c[name]))
+
+
+def _postings(
+    session: Session, state: tuple, facet: str, values: tuple[str, ...]
+) -> np.ndarray:
+    """Ids of the documents with any of these values of ``facet``."""
+    key = ("postings", facet, values)
+    return _cached(state, key, lambda: _ids(session, _having(facet, values)))
+
+
+def _ids(session: Session, stmt: Select) -> np.ndarray:
+    return np.fromiter(session.scalars(stmt), dtype=np.int64)
+
+
 def _documents(
     session: Session, ids: list[int], field_name: str, raw: bool
 ) -> list[dict] | list[str]:
@@ -656,14 +716,19 @@ def search(
     rows = max(0, min(query.rows, MAX_ROWS))
     start = min(max(0, query.start), MAX_START)
     ids: list[int] = []
-    if rows and query.sort == "relevance" and fts_match(query.q):
+    total = None
+    if _listable(query):
+        listing = _listing(session, state, query)
+        ids, total = listing[start : start + rows].tolist(), len(listing)
+    elif rows and query.sort == "relevance" and fts_match(query.q):
         ids = _ranked_ids(session, state, query, start, rows)
     elif rows:
         broad = _broad_facets(session, state, query)
         ordered = _conditions(query, dialect, broad) if broad else where
         ids = _sorted_ids(session, query, ordered, start, rows, state)
     docs = _documents(session, ids, field_name, raw)
-    total = _count(session, state, query, where)
+    if total is None:
+        total = _count(session, state, query, where)
     counts = {
         name: _facet_counts(session, state, query, name, facet_limit, where)
         for name in facets
@@ -674,6 +739,9 @@ def search(
 _cache: OrderedDict[tuple, object] = OrderedDict()
 _cache_lock = threading.Lock()
 _CACHE_SIZE = 512
+#: Listings (an array of up to every document id) are kept apart, fewer.
+_listings: OrderedDict[tuple, object] = OrderedDict()
+_LISTINGS_SIZE = 32
 
 
 def _state(session: Session) -> tuple:
@@ -681,17 +749,17 @@ def _state(session: Session) -> tuple:
     return (str(session.get_bind().url), generation(session))
 
 
-def _cached(state: tuple, key: tuple, compute):
+def _cached(state: tuple, key: tuple, compute, cache=_cache, size=_CACHE_SIZE):
     key = (*state, *key)
     with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
     value = compute()
     with _cache_lock:
-        _cache[key] = value
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+        cache[key] = value
+        while len(cache) > size:
+            cache.popitem(last=False)
     return value
 
 

@@ -150,7 +150,8 @@ double Shape::at(double t_ms) const {
 }
 
 ApShapes make_ap_shapes(double sample_ms, double smoothing_ms, double plateau_lead_ms) {
-  const Trace tr = trace_of(MitchellSchaeffer{});
+  // The template cell never changes: integrate it once per process.
+  static const Trace tr = trace_of(MitchellSchaeffer{});
   const double apd = tr.t_90 - tr.t_up;
 
   // Upstroke, relative to the 50 % point, held at 1 after the peak.

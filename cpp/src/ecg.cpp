@@ -156,9 +156,29 @@ ShiftedEvents::ShiftedEvents(const std::vector<double>& weights,
     const double bin = std::floor(x);
     events.push_back({static_cast<long>(bin), x - bin, n});
   }
-  std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
-    return a.bin != b.bin ? a.bin < b.bin : a.fraction < b.fraction;
-  });
+  // Counting sort by bin (a few hundred bins), then each bin by fraction.
+  if (!events.empty()) {
+    long lowest = events[0].bin;
+    long highest = events[0].bin;
+    for (const Event& event : events) {
+      lowest = std::min(lowest, event.bin);
+      highest = std::max(highest, event.bin);
+    }
+    std::vector<std::size_t> start(static_cast<std::size_t>(highest - lowest) + 2, 0);
+    for (const Event& event : events) ++start[static_cast<std::size_t>(event.bin - lowest) + 1];
+    for (std::size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
+    std::vector<Event> sorted(events.size());
+    std::vector<std::size_t> next(start.begin(), start.end() - 1);
+    for (const Event& event : events) {
+      sorted[next[static_cast<std::size_t>(event.bin - lowest)]++] = event;
+    }
+    for (std::size_t b = 0; b + 1 < start.size(); ++b) {
+      std::sort(sorted.begin() + static_cast<long>(start[b]),
+                sorted.begin() + static_cast<long>(start[b + 1]),
+                [](const Event& x, const Event& y) { return x.fraction < y.fraction; });
+    }
+    events.swap(sorted);
+  }
   fraction_.reserve(events.size());
   for (std::size_t i = 0; i < events.size();) {
     Group group{events[i].bin, i, 0};
