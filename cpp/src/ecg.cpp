@@ -139,68 +139,84 @@ void EventHistogram::add_split(long j, const double* lo, const double* hi) {
 
 ShiftedEvents::ShiftedEvents(const std::vector<double>& weights,
                              const std::vector<double>& times_ms, double step_ms)
-    : step_ms_(step_ms) {
+    : weights_(weights.data()), step_ms_(step_ms) {
   if (weights.size() != times_ms.size() * kElectrodeCount) {
     throw std::invalid_argument("weights must hold 9 values per event time");
   }
   struct Event {
     long bin;
     double fraction;
-    std::size_t node;
+    std::uint32_t node;
   };
   std::vector<Event> events;
   events.reserve(times_ms.size());
+  long lowest = 0;
+  long highest = 0;
   for (std::size_t n = 0; n < times_ms.size(); ++n) {
     if (!std::isfinite(times_ms[n])) continue;
     const double x = times_ms[n] / step_ms;
     const double bin = std::floor(x);
-    events.push_back({static_cast<long>(bin), x - bin, n});
+    const auto b = static_cast<long>(bin);
+    lowest = events.empty() ? b : std::min(lowest, b);
+    highest = events.empty() ? b : std::max(highest, b);
+    events.push_back({b, x - bin, static_cast<std::uint32_t>(n)});
   }
+  if (events.empty()) return;
+
   // Counting sort by bin (a few hundred bins), then each bin by fraction.
-  if (!events.empty()) {
-    long lowest = events[0].bin;
-    long highest = events[0].bin;
-    for (const Event& event : events) {
-      lowest = std::min(lowest, event.bin);
-      highest = std::max(highest, event.bin);
-    }
-    std::vector<std::size_t> start(static_cast<std::size_t>(highest - lowest) + 2, 0);
-    for (const Event& event : events) ++start[static_cast<std::size_t>(event.bin - lowest) + 1];
-    for (std::size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
-    std::vector<Event> sorted(events.size());
-    std::vector<std::size_t> next(start.begin(), start.end() - 1);
-    for (const Event& event : events) {
-      sorted[next[static_cast<std::size_t>(event.bin - lowest)]++] = event;
-    }
-    for (std::size_t b = 0; b + 1 < start.size(); ++b) {
-      std::sort(sorted.begin() + static_cast<long>(start[b]),
-                sorted.begin() + static_cast<long>(start[b + 1]),
-                [](const Event& x, const Event& y) { return x.fraction < y.fraction; });
-    }
-    events.swap(sorted);
-  }
-  fraction_.reserve(events.size());
-  for (std::size_t i = 0; i < events.size();) {
-    Group group{events[i].bin, i, 0};
-    for (; i < events.size() && events[i].bin == group.bin; ++i) ++group.size;
-    groups_.push_back(group);
-  }
-  sum_w_.assign((events.size() + groups_.size()) * kElectrodeCount, 0.0);
-  sum_fw_.assign(sum_w_.size(), 0.0);
-  for (std::size_t g = 0; g < groups_.size(); ++g) {
-    const Group& group = groups_[g];
-    double* w_acc = &sum_w_[(group.first + g) * kElectrodeCount];
-    double* fw_acc = &sum_fw_[(group.first + g) * kElectrodeCount];
-    for (std::size_t k = 0; k < group.size; ++k) {
-      const Event& event = events[group.first + k];
-      fraction_.push_back(event.fraction);
-      const double* w = &weights[event.node * kElectrodeCount];
-      for (std::size_t e = 0; e < kElectrodeCount; ++e) {
-        w_acc[kElectrodeCount + e] = w_acc[e] + w[e];
-        fw_acc[kElectrodeCount + e] = fw_acc[e] + event.fraction * w[e];
+  std::vector<std::size_t> start(static_cast<std::size_t>(highest - lowest) + 2, 0);
+  for (const Event& e : events) ++start[static_cast<std::size_t>(e.bin - lowest) + 1];
+  for (std::size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
+  std::vector<Event> sorted(events.size());
+  std::vector<std::size_t> next(start.begin(), start.end() - 1);
+  for (const Event& e : events) sorted[next[static_cast<std::size_t>(e.bin - lowest)]++] = e;
+
+  fraction_.reserve(sorted.size());
+  node_.reserve(sorted.size());
+  for (std::size_t b = 0; b + 1 < start.size(); ++b) {
+    if (start[b] == start[b + 1]) continue;
+    const auto first = sorted.begin() + static_cast<long>(start[b]);
+    const auto last = sorted.begin() + static_cast<long>(start[b + 1]);
+    std::sort(first, last,
+              [](const Event& x, const Event& y) { return x.fraction < y.fraction; });
+    const std::size_t size = start[b + 1] - start[b];
+    const std::size_t checkpoint = sum_w_.size() / kElectrodeCount;
+    groups_.push_back({lowest + static_cast<long>(b), fraction_.size(), size, checkpoint});
+    double w_acc[kElectrodeCount] = {};
+    double fw_acc[kElectrodeCount] = {};
+    for (std::size_t k = 0; k <= size; ++k) {
+      if (k % kStride == 0) {
+        sum_w_.insert(sum_w_.end(), w_acc, w_acc + kElectrodeCount);
+        sum_fw_.insert(sum_fw_.end(), fw_acc, fw_acc + kElectrodeCount);
       }
-      w_acc += kElectrodeCount;
-      fw_acc += kElectrodeCount;
+      if (k == size) break;
+      const Event& e = first[static_cast<long>(k)];
+      fraction_.push_back(e.fraction);
+      node_.push_back(e.node);
+      const double* w = &weights[static_cast<std::size_t>(e.node) * kElectrodeCount];
+      for (std::size_t i = 0; i < kElectrodeCount; ++i) {
+        w_acc[i] += w[i];
+        fw_acc[i] += e.fraction * w[i];
+      }
+    }
+  }
+}
+
+void ShiftedEvents::partial_sums(const Group& group, std::size_t count, double* w,
+                                 double* fw) const {
+  const std::size_t stored = count / kStride;
+  const std::size_t at = (group.checkpoint + stored) * kElectrodeCount;
+  for (std::size_t i = 0; i < kElectrodeCount; ++i) {
+    w[i] = sum_w_[at + i];
+    fw[i] = sum_fw_[at + i];
+  }
+  for (std::size_t k = stored * kStride; k < count; ++k) {
+    const double f = fraction_[group.first + k];
+    const double* wn = weights_ + static_cast<std::size_t>(node_[group.first + k]) *
+                                      kElectrodeCount;
+    for (std::size_t i = 0; i < kElectrodeCount; ++i) {
+      w[i] += wn[i];
+      fw[i] += f * wn[i];
     }
   }
 }
@@ -215,31 +231,27 @@ void ShiftedEvents::add_to(EventHistogram& hist, double origin_ms) const {
   const double whole = std::floor(u);
   const double phi = u - whole;
   const long shift = static_cast<long>(whole);
-  double lo[kElectrodeCount];
-  double hi[kElectrodeCount];
-  for (std::size_t g = 0; g < groups_.size(); ++g) {
-    const Group& group = groups_[g];
+  double w_a[kElectrodeCount], fw_a[kElectrodeCount];
+  double w_all[kElectrodeCount], fw_all[kElectrodeCount];
+  double lo[kElectrodeCount], hi[kElectrodeCount];
+  for (const Group& group : groups_) {
     const double* f_begin = &fraction_[group.first];
     const auto split = static_cast<std::size_t>(
         std::lower_bound(f_begin, f_begin + group.size, 1.0 - phi) - f_begin);
-    const double* w0 = &sum_w_[(group.first + g) * kElectrodeCount];
-    const double* fw0 = &sum_fw_[(group.first + g) * kElectrodeCount];
-    const double* w_split = w0 + split * kElectrodeCount;
-    const double* fw_split = fw0 + split * kElectrodeCount;
-    const double* w_end = w0 + group.size * kElectrodeCount;
-    const double* fw_end = fw0 + group.size * kElectrodeCount;
+    partial_sums(group, split, w_a, fw_a);
     const long j = shift + group.bin;
     if (split > 0) {  // f < 1 - phi
       for (std::size_t e = 0; e < kElectrodeCount; ++e) {
-        lo[e] = (1.0 - phi) * w_split[e] - fw_split[e];
-        hi[e] = phi * w_split[e] + fw_split[e];
+        lo[e] = (1.0 - phi) * w_a[e] - fw_a[e];
+        hi[e] = phi * w_a[e] + fw_a[e];
       }
       hist.add_split(j, lo, hi);
     }
     if (split < group.size) {  // f >= 1 - phi
+      partial_sums(group, group.size, w_all, fw_all);
       for (std::size_t e = 0; e < kElectrodeCount; ++e) {
-        const double w = w_end[e] - w_split[e];
-        const double fw = fw_end[e] - fw_split[e];
+        const double w = w_all[e] - w_a[e];
+        const double fw = fw_all[e] - fw_a[e];
         lo[e] = (2.0 - phi) * w - fw;
         hi[e] = (phi - 1.0) * w + fw;
       }

@@ -7,6 +7,7 @@
 // histograms of tau and rho convolved with U and R.
 
 #include <array>
+#include <cstdint>
 #include <vector>
 
 #include "cardiofair/action_potential.hpp"
@@ -59,11 +60,15 @@ class EventHistogram {
 // The events of one activation map (a weight and a time per node), arranged
 // so that adding the whole map to a histogram at another origin costs
 // O(bins), not O(nodes). Nodes are grouped by the bin of their time and sorted
-// by its fractional part within the group; prefix sums of w and of w times the
-// fraction then give each bin's share for any origin exactly: a beat repeats
-// the same upstroke times, only shifted. Nodes at +inf are left out.
+// by its fractional part within the group; sums of w and of w times the
+// fraction over the first k nodes of a group then give each bin's share for
+// any origin exactly: a beat repeats the same upstroke times, only shifted.
+// Those sums are stored every kStride nodes and completed from the weights.
+// Nodes at +inf are left out.
 class ShiftedEvents {
  public:
+  // Only the address of `weights` (9 per node) is kept: they must outlive
+  // this object.
   ShiftedEvents(const std::vector<double>& weights, const std::vector<double>& times_ms,
                 double step_ms);
   // The same as hist.add(&weights[n * 9], origin_ms + times_ms[n]) for every
@@ -71,16 +76,24 @@ class ShiftedEvents {
   void add_to(EventHistogram& hist, double origin_ms) const;
 
  private:
+  static constexpr std::size_t kStride = 8;
   struct Group {
-    long bin;           // floor(time / step)
-    std::size_t first;  // index of the group's first entry in fraction_
+    long bin;                 // floor(time / step)
+    std::size_t first;        // index of the group's first node in fraction_
     std::size_t size;
+    std::size_t checkpoint;   // index of its first stored sum
   };
+  // Sums of w and of fraction * w over a group's first `count` nodes.
+  void partial_sums(const Group& group, std::size_t count, double* w,
+                    double* fw) const;
+
+  const double* weights_;
   double step_ms_;
   std::vector<Group> groups_;
-  std::vector<double> fraction_;  // time / step - bin, ascending within a group
-  // Per group, size + 1 prefix sums of w and of fraction * w, 9 values each;
-  // group g's sums start at entry first + g.
+  std::vector<double> fraction_;    // time / step - bin, ascending within a group
+  std::vector<std::uint32_t> node_;  // the node of each entry of fraction_
+  // Per group, the sums over its first 0, kStride, 2 kStride, ... nodes, 9
+  // values each.
   std::vector<double> sum_w_;
   std::vector<double> sum_fw_;
 };
