@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from catalog import releases, search
 from catalog.app import create_app
-from catalog.db.models import Dataset, Organization
+from catalog.db.models import Dataset, Organization, SearchDoc
 from catalog.settings import load_settings
 from tests.releases.support import (
     make_actors,
@@ -144,6 +144,32 @@ def test_far_pages_by_id_are_the_same_slices_as_a_walk(catalog, monkeypatch):
     for start in (25, 9, 26, 3, 27):
         page = action(catalog, "package_search", rows=3, start=start, **params)
         assert [p["id"] for p in page["results"]] == harvested[start : start + 3]
+
+
+def test_harvest_pages_with_a_date_and_an_exclusion_match_the_database(catalog):
+    with catalog.app.state.sessions() as session:
+        moments = sorted(session.scalars(select(SearchDoc.metadata_modified)))
+        since = moments[len(moments) // 2]
+        stmt = (
+            select(SearchDoc.dataset_id)
+            .where(
+                SearchDoc.metadata_modified >= since,
+                SearchDoc.organization != ORGS[1],
+            )
+            .order_by(SearchDoc.dataset_id)
+        )
+        expected = list(session.scalars(stmt))
+    assert 0 < len(expected) < N_DATASETS // 2
+    params = {
+        "sort": "id asc",
+        "fq": f"metadata_modified:[{since.isoformat()}Z TO *] -organization:{ORGS[1]}",
+    }
+    assert [p["id"] for p in walk(catalog, 2, **params)] == expected
+    params["sort"] = "name desc"
+    names = sorted((p["name"] for p in walk(catalog, 50, **params)), reverse=True)
+    page = action(catalog, "package_search", rows=3, start=1, **params)
+    assert page["count"] == len(expected)
+    assert [p["name"] for p in page["results"]] == names[1:4]
 
 
 def test_modified_order_and_package_show_agree(catalog):
