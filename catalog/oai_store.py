@@ -113,9 +113,14 @@ def _oai_datacite(datacite_bytes: bytes, symbol: str) -> str:
 
 
 def rdf_xml(triples: Iterable[tuple]) -> str:
-    """RDF/XML of rdflib triples, without the XML declaration."""
+    """RDF/XML of rdflib triples, without the XML declaration.
+
+    The triples are put in order first, so that the same graph is always the
+    same text, whatever order a set of them comes in.
+    """
+    lines = sorted(rdf.ntriples(triples).splitlines(keepends=True))
     quads = pyoxigraph.parse(
-        rdf.ntriples(triples).encode(), format=pyoxigraph.RdfFormat.N_TRIPLES
+        "".join(lines).encode(), format=pyoxigraph.RdfFormat.N_TRIPLES
     )
     prefixes = {prefix: str(namespace) for prefix, namespace in PREFIXES.items()}
     body = pyoxigraph.serialize(

@@ -16,10 +16,15 @@ records; ``cardiofair reindex`` rebuilds all of them from the database.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 
 from rdflib import BNode
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog import oai_store
@@ -33,6 +38,7 @@ from catalog.records import (
     dataset_uri,
     iter_dataset_records,
     models,
+    visible_datasets_query,
 )
 from catalog.settings import Settings
 from catalog.triples import TripleStore
@@ -85,44 +91,128 @@ def sync_dataset(
     log.info("triples: rewrote %s (%d releases)", graph_iri, len(record.releases))
 
 
+#: A catalog with fewer visible datasets than this is rebuilt in-process:
+#: starting worker processes costs more than it saves.
+PARALLEL_FROM = 2000
+#: Datasets handed to a worker process at a time.
+CHUNK = 200
+
+
+@dataclass
+class _Built:
+    """What one dataset adds to the rebuild: its own graph as N-Quads, the
+    N-Triples lines it shares with the catalog's graph, its OAI-PMH rows."""
+
+    nquads: bytes
+    shared: list[str]
+    rows: list[dict]
+
+
+def _build(settings: Settings, record: DatasetRecord) -> _Built:
+    built = models(record)
+    triples = dataset_triples(record, settings, built)
+    own, shared = split(record, triples)
+    return _Built(
+        nquads(own, record.uri).encode(),
+        ntriples(shared).splitlines(keepends=True),
+        oai_store.rows(settings, record, triples, built),
+    )
+
+
+def _build_chunk(settings: Settings, records: list[DatasetRecord]) -> list[_Built]:
+    """:func:`_build` for several records (what a worker process runs)."""
+    return [_build(settings, record) for record in records]
+
+
 class _Rebuild:
     """One pass over every dataset record that yields its named graph as
     N-Quads and stores its OAI-PMH rows on the way; the catalog's graph comes
-    last."""
+    last. With ``workers`` above one, records are turned into graphs and rows
+    by that many worker processes while this one reads and writes."""
 
-    def __init__(self, session: Session, settings: Settings):
+    def __init__(self, session: Session, settings: Settings, workers: int = 1):
         self.session = session
         self.settings = settings
-        self.shared = catalog_triples(settings)
+        self.workers = workers
+        self.shared = set(ntriples(catalog_triples(settings)).splitlines(True))
         self.rows: list[dict] = []
 
     def graphs(self) -> Iterator[bytes]:
-        for record in iter_dataset_records(self.session, self.settings):
-            built = models(record)
-            triples = dataset_triples(record, self.settings, built)
-            own, shared = split(record, triples)
-            self.shared |= shared
-            self.rows += oai_store.rows(self.settings, record, triples, built)
+        for built in self._built():
+            self.shared.update(built.shared)
+            self.rows += built.rows
             if len(self.rows) >= OAI_BATCH:
                 self.flush()
-            yield nquads(own, record.uri).encode()
+            yield built.nquads
         self.flush()
         catalog = str(catalog_uri(self.settings))
-        yield nquads(self.shared, catalog).encode()
+        yield _lines_as_nquads(self.shared, catalog)
+
+    def _built(self) -> Iterator[_Built]:
+        records = iter_dataset_records(self.session, self.settings)
+        if self.workers <= 1:
+            for record in records:
+                yield _build(self.settings, record)
+            return
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+            pending: deque[Future] = deque()
+            for chunk in _chunks(records, CHUNK):
+                pending.append(pool.submit(_build_chunk, self.settings, chunk))
+                if len(pending) > 2 * self.workers:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
 
     def flush(self) -> None:
         oai_store.insert_rows(self.session, self.rows)
         self.rows = []
 
 
-def reindex(session: Session, settings: Settings, store: TripleStore) -> int:
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _lines_as_nquads(lines: Iterable[str], graph_iri: str) -> bytes:
+    """N-Triples lines (``s p o .``) as N-Quads in the graph ``graph_iri``."""
+    suffix = f" <{graph_iri}> .\n"
+    return "".join(line[:-3] + suffix for line in sorted(lines)).encode()
+
+
+def reindex(
+    session: Session, settings: Settings, store: TripleStore, workers: int | None = None
+) -> int:
     """Rebuild the triple store and the stored OAI-PMH records from the
-    database; return the number of datasets loaded."""
+    database; return the number of datasets loaded.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Worker processes that build the graphs and records; by default one
+        per CPU for a catalog of at least ``PARALLEL_FROM`` datasets, else
+        none (everything in this process).
+    """
+    if workers is None:
+        workers = _default_workers(session)
     oai_store.clear(session)
-    graphs = store.replace_all(_Rebuild(session, settings).graphs())
+    graphs = store.replace_all(_Rebuild(session, settings, workers).graphs())
     session.commit()
     log.info("triples: reindexed %d datasets", graphs - 1)
     return graphs - 1
+
+
+def _default_workers(session: Session) -> int:
+    visible = session.scalar(
+        select(func.count()).select_from(visible_datasets_query().subquery())
+    )
+    return (os.cpu_count() or 1) if visible >= PARALLEL_FROM else 1
 
 
 def release_hook(

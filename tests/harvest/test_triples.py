@@ -15,6 +15,8 @@ from catalog import releases
 from catalog.app import create_app
 from catalog.cli import main
 from catalog.db.models import Dataset, Release, ReleaseState
+from catalog.oai_store import oai_record
+from catalog.triple_sync import reindex
 from metadata.namespaces import EU_DATASET_STATUS
 from tests.harvest.conftest import catalog_settings, populated_app
 from tests.support.server import free_port, live_server, wait_for
@@ -115,3 +117,23 @@ def test_reindex_command_rebuilds_the_store(tmp_path, monkeypatch, capsys):
     assert f"reindexed {len(populated.datasets)} datasets" in capsys.readouterr().out
     with live_server(create_app(catalog_settings(home))) as base:
         assert _count(base) == populated.n_visible
+
+
+def _rebuilt(app, workers: int) -> tuple[set, list]:
+    """Quads and stored OAI-PMH rows after a rebuild by ``workers``."""
+    settings = app.state.settings
+    with app.state.sessions() as session:
+        reindex(session, settings, app.state.triples, workers=workers)
+        rows = session.execute(select(oai_record).order_by("release_id")).all()
+    quads = set(app.state.triples.store.quads_for_pattern(None, None, None, None))
+    return quads, [tuple(row) for row in rows]
+
+
+def test_worker_processes_rebuild_the_same_triples_and_records(tmp_path):
+    app, _ = populated_app(catalog_settings(tmp_path / "home"), n_datasets=9)
+    quads, rows = _rebuilt(app, workers=1)
+    assert len(quads) > 1000 and len(rows) > 9
+    assert _rebuilt(app, workers=2) == (quads, rows)
+    graphs = {q.graph_name.value for q in quads}
+    assert len(graphs) == 10  # nine datasets and the catalog
+    app.state.triples.close()
