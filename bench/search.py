@@ -192,8 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sqlite-only", action="store_true", help="skip PostgreSQL even if set"
     )
+    parser.add_argument("--postgres-only", action="store_true", help="skip SQLite")
     args = parser.parse_args(argv)
-    run("SQLite", args)
+    if not args.postgres_only:
+        run("SQLite", args)
     postgres = os.environ.get(POSTGRES_ENV)
     if postgres and not args.sqlite_only:
         with fresh_schema(postgres, "cf_bench") as url:
