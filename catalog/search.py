@@ -26,6 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 import numpy as np
 from sqlalchemy import (
@@ -636,14 +637,16 @@ def _listing(session: Session, state: tuple, query: Query) -> np.ndarray:
         state,
         key,
         lambda: _filtered(session, state, query, name),
-        _listings,
-        _LISTINGS_SIZE,
+        _arrays,
+        _ARRAYS_SIZE,
     )
     return ascending[::-1] if descending else ascending
 
 
 def _filtered(session: Session, state: tuple, query: Query, name: str) -> np.ndarray:
-    order = _cached(state, ("order", name), lambda: _order(session, name))
+    order = _cached(
+        state, ("order", name), lambda: _order(session, name), _arrays, _ARRAYS_SIZE
+    )
     keep = np.ones(len(order), dtype=bool)
     for facet, values in query.include:
         keep &= np.isin(order, _postings(session, state, facet, values))
@@ -665,8 +668,8 @@ def _postings(
     session: Session, state: tuple, facet: str, values: tuple[str, ...]
 ) -> np.ndarray:
     """Ids of the documents with any of these values of ``facet``."""
-    key = ("postings", facet, values)
-    return _cached(state, key, lambda: _ids(session, _having(facet, values)))
+    compute = partial(_ids, session, _having(facet, values))
+    return _cached(state, ("postings", facet, values), compute, _arrays, _ARRAYS_SIZE)
 
 
 def _ids(session: Session, stmt: Select) -> np.ndarray:
@@ -739,9 +742,10 @@ def search(
 _cache: OrderedDict[tuple, object] = OrderedDict()
 _cache_lock = threading.Lock()
 _CACHE_SIZE = 512
-#: Listings (an array of up to every document id) are kept apart, fewer.
-_listings: OrderedDict[tuple, object] = OrderedDict()
-_LISTINGS_SIZE = 32
+#: Listings, orders and postings (arrays of up to every document id, 800 kB
+#: at 100,000 datasets) are kept apart, fewer.
+_arrays: OrderedDict[tuple, object] = OrderedDict()
+_ARRAYS_SIZE = 64
 
 
 def _state(session: Session) -> tuple:
