@@ -606,7 +606,8 @@ def ap_shapes(step_ms: float, smoothing_ms: float, lead_ms: float):
     grid_first = rep_first - math.ceil(4.0 * smoothing_ms / 0.5) * 0.5
     rep = []
     for s in np.arange(grid_first, rep_last + 1e-9, 0.5):
-        c = min(max((s - rep_first) / (0.3 * lead_ms), 0.0), 1.0)
+        # Faded in over the whole plateau lead, as in the engine.
+        c = min(max((s - rep_first) / lead_ms, 0.0), 1.0)
         rep.append(
             c * c * (3.0 - 2.0 * c) * (1.0 - _sample(trace, t_up + apd + s) / peak)
         )

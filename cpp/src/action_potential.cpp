@@ -163,7 +163,12 @@ ApShapes make_ap_shapes(double sample_ms, double smoothing_ms, double plateau_le
     up.push_back(t >= tr.t_peak ? 1.0 : std::max(0.0, sample(tr.v, t)) / tr.peak);
   }
 
-  // Repolarisation, relative to the 90 % point, faded in over the plateau.
+  // Repolarisation, relative to the 90 % point, faded in over the whole
+  // plateau lead. Cells of long and short APD share their early plateau and
+  // differ in when phase 3 comes, so APD dispersion shows in the ECG as a T
+  // wave that rises gradually out of a near-isoelectric ST segment. A fade over
+  // a fraction of the lead steps onto the template's sloping plateau: a notch
+  // in the ST segment and a second hump before the T wave.
   // The grid starts early enough for the smoothing to fade out before it.
   const double rep_first = -plateau_lead_ms;
   const double rep_last = 80.0;
@@ -173,7 +178,7 @@ ApShapes make_ap_shapes(double sample_ms, double smoothing_ms, double plateau_le
   for (double s = grid_first; s <= rep_last + 1e-9; s += kCoarseMs) {
     const double t = tr.t_up + apd + s;
     const double raw = 1.0 - sample(tr.v, t) / tr.peak;
-    rep.push_back(smoothstep((s - rep_first) / (0.3 * plateau_lead_ms)) * raw);
+    rep.push_back(smoothstep((s - rep_first) / plateau_lead_ms) * raw);
   }
   rep = smooth(rep, smoothing_ms);
 
