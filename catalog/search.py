@@ -632,15 +632,14 @@ def _listable(query: Query) -> bool:
 def _listing(session: Session, state: tuple, query: Query) -> np.ndarray:
     """Ids of the documents that pass ``query``'s filters, in its order."""
     name, descending = _sort_column(query)
-    key = ("listing", name, query.filters_key())
-    ascending = _cached(
-        state,
-        key,
-        lambda: _filtered(session, state, query, name),
-        _arrays,
-        _ARRAYS_SIZE,
-    )
+    ascending = _ascending(session, state, query, name)
     return ascending[::-1] if descending else ascending
+
+
+def _ascending(session: Session, state: tuple, query: Query, name: str) -> np.ndarray:
+    key = ("listing", name, query.filters_key())
+    compute = partial(_filtered, session, state, query, name)
+    return _cached(state, key, compute, _arrays, _ARRAYS_SIZE)
 
 
 def _filtered(session: Session, state: tuple, query: Query, name: str) -> np.ndarray:
@@ -789,16 +788,60 @@ def _facet_counts(
 ) -> list[tuple[str, int]]:
     if name not in FACETS:
         raise SearchError(f"unknown facet {name!r}; expected one of {list(FACETS)}")
+    key = ("facet", name, limit, query.filters_key())
+    if fts_match(query.q) is None:
+        return _cached(
+            state, key, partial(_counted, session, state, query, name, limit)
+        )
     n = func.count().label("n")
     stmt = select(_facet.c.value, n).where(_facet.c.facet == name)
     if where:
         stmt = stmt.where(_facet.c.doc_id.in_(select(_doc.c.id).where(*where)))
-    stmt = stmt.group_by(_facet.c.value).order_by(n.desc(), _facet.c.value).limit(limit)
+    stmt = stmt.group_by(_facet.c.value).order_by(n.desc(), _facet.c.value)
+    if limit >= 0:
+        stmt = stmt.limit(limit)
 
     def compute():
         return [(value, count) for value, count in session.execute(stmt)]
 
-    return _cached(state, ("facet", name, limit, query.filters_key()), compute)
+    return _cached(state, key, compute)
+
+
+def _counted(
+    session: Session, state: tuple, query: Query, name: str, limit: int
+) -> list[tuple[str, int]]:
+    """Facet counts among the documents that pass ``query``'s filters (no
+    text), in memory: most frequent first, then in the database's order of
+    the values; a negative ``limit`` keeps all."""
+    compute = partial(_facet_rows, session, name)
+    values, codes, docs = _cached(
+        state, ("values", name), compute, _arrays, _ARRAYS_SIZE
+    )
+    if query.filters_key() != Query().filters_key():
+        codes = codes[np.isin(docs, _ascending(session, state, query, "dataset_id"))]
+    counts = np.bincount(codes, minlength=len(values))
+    ranked = sorted(np.flatnonzero(counts).tolist(), key=lambda i: (-counts[i], i))
+    return [
+        (values[i], int(counts[i])) for i in ranked[: limit if limit >= 0 else None]
+    ]
+
+
+def _facet_rows(
+    session: Session, name: str
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Every ``(value, doc_id)`` of one facet: the distinct values in the
+    database's order, and per row the value's position and the document."""
+    stmt = select(_facet.c.value, _facet.c.doc_id).where(_facet.c.facet == name)
+    rows = session.execute(stmt.order_by(_facet.c.value)).all()
+    values: list[str] = []
+    codes = np.empty(len(rows), dtype=np.int64)
+    docs = np.empty(len(rows), dtype=np.int64)
+    for i, (value, doc_id) in enumerate(rows):
+        if not values or values[-1] != value:
+            values.append(value)
+        codes[i] = len(values) - 1
+        docs[i] = doc_id
+    return values, codes, docs
 
 
 def facet_values(session: Session, name: str) -> list[tuple[str, int]]:

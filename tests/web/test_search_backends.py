@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from catalog import releases, search
 from catalog.app import create_app
-from catalog.db.models import Dataset, Organization, SearchDoc
+from catalog.db.models import Dataset, Organization, SearchDoc, SearchFacet
 from catalog.settings import load_settings
 from tests.releases.support import (
     make_actors,
@@ -170,6 +170,40 @@ def test_harvest_pages_with_a_date_and_an_exclusion_match_the_database(catalog):
     page = action(catalog, "package_search", rows=3, start=1, **params)
     assert page["count"] == len(expected)
     assert [p["name"] for p in page["results"]] == names[1:4]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        search.Query(),
+        search.Query(include=(("organization", (ORGS[0], ORGS[2])),)),
+        search.Query(exclude=(("theme", ("tech",)),)),
+    ],
+    ids=["no filter", "two organisations", "all but a theme"],
+)
+def test_facet_counts_match_a_grouped_count_in_the_database(catalog, query):
+    with catalog.app.state.sessions() as session:
+        matching = select(SearchDoc.id).where(*search._filters(query))
+        for name in search.FACETS:
+            n = func.count().label("n")
+            stmt = (
+                select(SearchFacet.value, n)
+                .where(SearchFacet.facet == name, SearchFacet.doc_id.in_(matching))
+                .group_by(SearchFacet.value)
+                .order_by(n.desc(), SearchFacet.value)
+            )
+            expected = [tuple(row) for row in session.execute(stmt)]
+            assert search.facet_counts(session, query, name, limit=-1) == expected
+            assert search.facet_counts(session, query, name, limit=2) == expected[:2]
+
+
+def test_every_facet_value_is_listed_for_a_negative_facet_limit(catalog):
+    params = {"facet.field": '["tags", "organization"]', "facet.limit": -1}
+    facets = action(catalog, "package_search", **params)["facets"]
+    assert len(facets["organization"]) == 3
+    assert facets["tags"]["ECG"] == N_DATASETS
+    texts = action(catalog, "package_search", q="block", **params)["facets"]
+    assert sum(texts["organization"].values()) == 18
 
 
 def test_modified_order_and_package_show_agree(catalog):
