@@ -8,8 +8,10 @@ published release; a dataset whose releases are all withdrawn leaves the index
 One interface, two backends: SQLite uses an FTS5 table (``search_fts``, the
 porter stemmer), PostgreSQL a ``tsvector`` column with a GIN index (the English
 configuration). Facet values live in ``search_facet`` as (facet, value, doc)
-rows, so a filter is an indexed semi-join and a facet count a grouped scan of
-one facet's rows; counts are cached per index generation.
+rows, so a filter is an indexed semi-join. Facet counts, and harvester pages
+in id or name order, are worked out in memory from arrays of document ids
+read once per index generation (see docs/decisions/0006); results and counts
+are cached per index generation.
 
 A page is found as document ids first (ranked, or read in the order of an
 index) and only then are the page's stored documents read, as dicts or as
@@ -449,7 +451,7 @@ def _broad_facets(session: Session, state: tuple, query: Query) -> frozenset[str
     total = _count(session, state, Query(), [])
     broad = set()
     for name, values in query.include:
-        counts = dict(_facet_counts(session, state, Query(), name, 100_000, []))
+        counts = dict(_facet_counts(session, state, Query(), name, 100_000))
         if sum(counts.get(v, 0) for v in values) >= BROAD_SHARE * total:
             broad.add(name)
     return frozenset(broad)
@@ -732,8 +734,7 @@ def search(
     if total is None:
         total = _count(session, state, query, where)
     counts = {
-        name: _facet_counts(session, state, query, name, facet_limit, where)
-        for name in facets
+        name: _facet_counts(session, state, query, name, facet_limit) for name in facets
     }
     return Result(total=total, docs=docs, facets=counts)
 
@@ -779,51 +780,45 @@ def facet_counts(
     session: Session, query: Query, name: str, limit: int = 20
 ) -> list[tuple[str, int]]:
     """The most frequent values of one facet among the matching datasets."""
-    where = _conditions(query, session.get_bind().dialect.name)
-    return _facet_counts(session, _state(session), query, name, limit, where)
+    return _facet_counts(session, _state(session), query, name, limit)
 
 
 def _facet_counts(
-    session: Session, state: tuple, query: Query, name: str, limit: int, where: list
+    session: Session, state: tuple, query: Query, name: str, limit: int
 ) -> list[tuple[str, int]]:
     if name not in FACETS:
         raise SearchError(f"unknown facet {name!r}; expected one of {list(FACETS)}")
     key = ("facet", name, limit, query.filters_key())
-    if fts_match(query.q) is None:
-        return _cached(
-            state, key, partial(_counted, session, state, query, name, limit)
-        )
-    n = func.count().label("n")
-    stmt = select(_facet.c.value, n).where(_facet.c.facet == name)
-    if where:
-        stmt = stmt.where(_facet.c.doc_id.in_(select(_doc.c.id).where(*where)))
-    stmt = stmt.group_by(_facet.c.value).order_by(n.desc(), _facet.c.value)
-    if limit >= 0:
-        stmt = stmt.limit(limit)
-
-    def compute():
-        return [(value, count) for value, count in session.execute(stmt)]
-
-    return _cached(state, key, compute)
+    return _cached(state, key, partial(_counted, session, state, query, name, limit))
 
 
 def _counted(
     session: Session, state: tuple, query: Query, name: str, limit: int
 ) -> list[tuple[str, int]]:
-    """Facet counts among the documents that pass ``query``'s filters (no
-    text), in memory: most frequent first, then in the database's order of
-    the values; a negative ``limit`` keeps all."""
+    """Facet counts among the documents that match ``query``, in memory: most
+    frequent first, then in the database's order of the values; a negative
+    ``limit`` keeps all."""
     compute = partial(_facet_rows, session, name)
     values, codes, docs = _cached(
         state, ("values", name), compute, _arrays, _ARRAYS_SIZE
     )
     if query.filters_key() != Query().filters_key():
-        codes = codes[np.isin(docs, _ascending(session, state, query, "dataset_id"))]
+        codes = codes[np.isin(docs, _matching(session, state, query))]
     counts = np.bincount(codes, minlength=len(values))
     ranked = sorted(np.flatnonzero(counts).tolist(), key=lambda i: (-counts[i], i))
     return [
         (values[i], int(counts[i])) for i in ranked[: limit if limit >= 0 else None]
     ]
+
+
+def _matching(session: Session, state: tuple, query: Query) -> np.ndarray:
+    """Ids of every document that matches ``query`` (text and filters)."""
+    if fts_match(query.q) is None:
+        return _ascending(session, state, query, "dataset_id")
+    where = _conditions(query, session.get_bind().dialect.name)
+    compute = partial(_ids, session, select(_doc.c.id).where(*where))
+    key = ("matching", query.filters_key())
+    return _cached(state, key, compute, _arrays, _ARRAYS_SIZE)
 
 
 def _facet_rows(
