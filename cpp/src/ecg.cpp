@@ -102,27 +102,35 @@ void EventHistogram::add(const double* weights, double time_ms) {
   }
 }
 
-double EventHistogram::add_repolarisation(const std::vector<double>& weights,
-                                          const std::vector<double>& tau,
-                                          const std::vector<double>& apd,
-                                          double scale, double origin_ms) {
-  double last = -std::numeric_limits<double>::infinity();
+std::vector<double> EventHistogram::add_repolarisation(
+    const std::vector<double>& weights, const std::vector<double>& tau,
+    const std::vector<double>& apd, const std::vector<double>& scale,
+    const std::vector<double>& origin_ms) {
+  if (scale.size() != origin_ms.size()) {
+    throw std::invalid_argument("scale and origin_ms must have one value per beat");
+  }
+  const std::size_t n_beats = scale.size();
+  std::vector<double> last(n_beats, -std::numeric_limits<double>::infinity());
   const double limit = static_cast<double>(n_bins_ - 1);
   for (std::size_t n = 0; n < tau.size(); ++n) {
     if (!std::isfinite(tau[n])) continue;
-    const double time = tau[n] + apd[n] * scale;
-    last = std::max(last, time);
-    const double x = (origin_ms + tau[n] + apd[n] * scale - origin_ms_) / step_ms_;
-    if (!(x >= 0.0) || x >= limit) continue;
-    const auto j = static_cast<std::size_t>(x);
-    const double f = x - static_cast<double>(j);
-    const double g = 1.0 - f;
-    double* __restrict lo = &bins_[j * kElectrodeCount];
-    double* __restrict hi = lo + kElectrodeCount;
-    const double* __restrict w = &weights[n * kElectrodeCount];
-    for (std::size_t e = 0; e < kElectrodeCount; ++e) {
-      lo[e] += g * w[e];
-      hi[e] += f * w[e];
+    // The node's weights, held in registers across its beats.
+    double w[kElectrodeCount];
+    std::copy_n(&weights[n * kElectrodeCount], kElectrodeCount, w);
+    for (std::size_t k = 0; k < n_beats; ++k) {
+      const double time = tau[n] + apd[n] * scale[k];
+      last[k] = std::max(last[k], time);
+      const double x = (origin_ms[k] + tau[n] + apd[n] * scale[k] - origin_ms_) / step_ms_;
+      if (!(x >= 0.0) || x >= limit) continue;
+      const auto j = static_cast<std::size_t>(x);
+      const double f = x - static_cast<double>(j);
+      const double g = 1.0 - f;
+      double* __restrict lo = &bins_[j * kElectrodeCount];
+      double* __restrict hi = lo + kElectrodeCount;
+      for (std::size_t e = 0; e < kElectrodeCount; ++e) {
+        lo[e] += g * w[e];
+        hi[e] += f * w[e];
+      }
     }
   }
   return last;

@@ -185,19 +185,6 @@ struct Histograms {
   EventHistogram ventricular_up, ventricular_rep, atrial_up, atrial_rep;
 };
 
-// A ventricular beat: upstrokes are the map shifted to the beat's origin;
-// repolarisation times carry each node's own APD, scaled by the rate.
-// Returns the last repolarisation time after the origin (the end of T).
-double add_ventricular_beat(Histograms& hist, const ShiftedEvents& upstrokes,
-                            const std::vector<double>& weights,
-                            const std::vector<double>& activation,
-                            const std::vector<double>& apd, double scale,
-                            double origin_ms) {
-  upstrokes.add_to(hist.ventricular_up, origin_ms);
-  return hist.ventricular_rep.add_repolarisation(weights, activation, apd, scale,
-                                                 origin_ms);
-}
-
 // An atrial wave: with one APD for all atrial nodes, repolarisation is the
 // same map shifted once more.
 void add_atrial_wave(Histograms& hist, const ShiftedEvents& upstrokes, double apd_ms,
@@ -421,19 +408,36 @@ SimulationResult simulate(const PatientParameters& params, double duration_s, do
   result.n_atrial_nodes = model.atria.grid.size();
   const Extent sinus_qrs = extent_of(model.ventricular_activation_ms);
   const Extent ectopic_qrs = extent_of(model.ectopic_activation_ms);
-  for (const Beat& beat : beats) {
-    const std::vector<double>& activation =
-        beat.ectopic ? model.ectopic_activation_ms : model.ventricular_activation_ms;
-    const double scale = rate_scale(params, beat.rr_prev_ms);
-    const double t_end = add_ventricular_beat(
-        hist, beat.ectopic ? ectopic_map : sinus_map, model.ventricular_weights,
-        activation, model.ventricular_apd_ms, scale, beat.origin_ms);
+  // A ventricular beat: upstrokes are the map shifted to the beat's origin;
+  // repolarisation times carry each node's own APD, scaled by the rate, and
+  // are added for all beats of one map at once. t_end[i] is the last
+  // repolarisation time of beat i after its origin (the end of T).
+  std::vector<double> t_end(beats.size());
+  for (const bool ectopic : {false, true}) {
+    std::vector<std::size_t> index;
+    std::vector<double> scales, origins;
+    for (std::size_t i = 0; i < beats.size(); ++i) {
+      if (beats[i].ectopic != ectopic) continue;
+      (ectopic ? ectopic_map : sinus_map).add_to(hist.ventricular_up, beats[i].origin_ms);
+      index.push_back(i);
+      scales.push_back(rate_scale(params, beats[i].rr_prev_ms));
+      origins.push_back(beats[i].origin_ms);
+    }
+    if (index.empty()) continue;
+    const std::vector<double> last = hist.ventricular_rep.add_repolarisation(
+        model.ventricular_weights,
+        ectopic ? model.ectopic_activation_ms : model.ventricular_activation_ms,
+        model.ventricular_apd_ms, scales, origins);
+    for (std::size_t k = 0; k < index.size(); ++k) t_end[index[k]] = last[k];
+  }
+  for (std::size_t i = 0; i < beats.size(); ++i) {
+    const Beat& beat = beats[i];
     const Extent qrs = beat.ectopic ? ectopic_qrs : sinus_qrs;
     const double qrs_on = beat.origin_ms + qrs.first;
     if (qrs_on < 0.0 || qrs_on >= duration_ms) continue;
     const double times[fiducial_count] = {beat.p_on_ms, beat.p_off_ms, qrs_on,
                                           beat.origin_ms + qrs.last,
-                                          beat.origin_ms + t_end};
+                                          beat.origin_ms + t_end[i]};
     for (double time : times)
       result.fiducials.push_back(to_sample(time, step, n_samples));
     result.beat_type.push_back(beat.ectopic ? 1 : 0);

@@ -36,12 +36,16 @@ class EventHistogram {
  public:
   EventHistogram(std::size_t n_bins, double origin_ms, double step_ms);
   void add(const double* weights, double time_ms);
-  // add(&weights[n * 9], origin_ms + tau[n] + apd[n] * scale) for every node
-  // with a finite tau; returns the largest tau[n] + apd[n] * scale.
-  double add_repolarisation(const std::vector<double>& weights,
-                            const std::vector<double>& tau,
-                            const std::vector<double>& apd, double scale,
-                            double origin_ms);
+  // For every beat k, add(&weights[n * 9], origin_ms[k] + tau[n] + apd[n] *
+  // scale[k]) for every node with a finite tau; returns, per beat, the largest
+  // tau[n] + apd[n] * scale[k]. One pass over the nodes serves all beats, so
+  // each node's weights are read once; a bin receives its nodes in node order
+  // as with one call per beat.
+  std::vector<double> add_repolarisation(const std::vector<double>& weights,
+                                         const std::vector<double>& tau,
+                                         const std::vector<double>& apd,
+                                         const std::vector<double>& scale,
+                                         const std::vector<double>& origin_ms);
   // Adds `lo` to bin j and `hi` to bin j + 1 (9 electrodes each), as add()
   // does for one event; ignored unless 0 <= j < n_bins - 1.
   void add_split(long j, const double* lo, const double* hi);
