@@ -52,6 +52,7 @@ from catalog.app import create_app  # noqa: E402
 from catalog.db.models import Dataset  # noqa: E402
 from catalog.records import dataset_triples, iter_dataset_records  # noqa: E402
 from catalog.settings import load_settings  # noqa: E402
+from catalog.sparql_engine import query_form  # noqa: E402
 from catalog.triple_sync import reindex  # noqa: E402
 from tests.support.catalog_data import Populated, populate  # noqa: E402
 from tests.support.server import free_port, live_server  # noqa: E402
@@ -77,6 +78,12 @@ dcat:isVersionOf ?d } LIMIT 100""",
     "keyword filter": PREFIXES
     + """SELECT ?d WHERE { ?d dcat:keyword ?k FILTER(CONTAINS(STR(?k), "hypertrophy")) }
 LIMIT 50""",
+    # How a harvester walks a SPARQL endpoint: pages of series with their
+    # modification dates, then each series described in full.
+    "page of 1,000 series": PREFIXES
+    + """SELECT ?d ?modified WHERE { ?d a dcat:DatasetSeries ; dct:modified ?modified }
+LIMIT 1000 OFFSET {offset}""",
+    "describe one dataset": "DESCRIBE <{dataset}>",
 }
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 
@@ -230,11 +237,12 @@ def bench_sparql(client, settings, populated, baseline, rng, samples: int) -> No
     second series is the store's own work every time.
     """
     for name, query in SPARQL_QUERIES.items():
+        pages = max(1, len(populated.datasets) // 1000)
         texts = [
             query.replace(
                 "{dataset}",
                 f"{settings.base_url}/dataset/{rng.choice(populated.datasets)}",
-            )
+            ).replace("{offset}", str(1000 * rng.randrange(pages)))
             for _ in range(samples)
         ]
         repeated = sparql_times(client, name, texts)
@@ -252,13 +260,15 @@ def bench_sparql(client, settings, populated, baseline, rng, samples: int) -> No
 
 
 def sparql_times(client, name: str, texts: list[str]) -> list[float]:
+    graph = query_form(texts[0]) == "graph"  # CONSTRUCT or DESCRIBE
+    accept = "application/n-triples" if graph else "application/sparql-results+json"
     times = []
     for text in texts:
         started = time.perf_counter()
         response = client.get(
             "/sparql",
             params={"query": text},
-            headers={"Accept": "application/sparql-results+json"},
+            headers={"Accept": accept},
         )
         times.append((time.perf_counter() - started) * 1000)
         if response.status_code != 200:
