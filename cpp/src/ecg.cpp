@@ -120,7 +120,8 @@ std::vector<double> EventHistogram::add_repolarisation(
     for (std::size_t k = 0; k < n_beats; ++k) {
       const double time = tau[n] + apd[n] * scale[k];
       last[k] = std::max(last[k], time);
-      const double x = (origin_ms[k] + tau[n] + apd[n] * scale[k] - origin_ms_) / step_ms_;
+      const double x =
+          (origin_ms[k] + tau[n] + apd[n] * scale[k] - origin_ms_) / step_ms_;
       if (!(x >= 0.0) || x >= limit) continue;
       const auto j = static_cast<std::size_t>(x);
       const double f = x - static_cast<double>(j);

@@ -39,8 +39,8 @@ class EventHistogram {
   // For every beat k, add(&weights[n * 9], origin_ms[k] + tau[n] + apd[n] *
   // scale[k]) for every node with a finite tau; returns, per beat, the largest
   // tau[n] + apd[n] * scale[k]. One pass over the nodes serves all beats, so
-  // each node's weights are read once; a bin receives its nodes in node order
-  // as with one call per beat.
+  // each node's weights are read once; a bin that only one beat reaches
+  // receives that beat's nodes in node order, as with one call per beat.
   std::vector<double> add_repolarisation(const std::vector<double>& weights,
                                          const std::vector<double>& tau,
                                          const std::vector<double>& apd,
