@@ -82,9 +82,10 @@ LIMIT 50""",
     # issue dates, then each series described in full.
     "page of 1,000 series": PREFIXES
     + """SELECT ?d ?issued WHERE { ?d a dcat:DatasetSeries ; dct:issued ?issued }
-LIMIT 1000 OFFSET {offset}""",
+LIMIT {page} OFFSET {offset}""",
     "describe one dataset": "DESCRIBE <{dataset}>",
 }
+SPARQL_PAGE = 1000  # series per page of the harvester's walk
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 
 
@@ -244,11 +245,13 @@ def bench_sparql(
     """
 
     def texts_for(query: str, slugs: list[str], count: int) -> list[str]:
-        pages = max(1, len(slugs) // 1000)
+        pages = max(1, len(slugs) // SPARQL_PAGE)
         return [
             query.replace(
                 "{dataset}", f"{settings.base_url}/dataset/{rng.choice(slugs)}"
-            ).replace("{offset}", str(1000 * rng.randrange(pages)))
+            )
+            .replace("{page}", str(SPARQL_PAGE))
+            .replace("{offset}", str(SPARQL_PAGE * rng.randrange(pages)))
             for _ in range(count)
         ]
 
