@@ -434,6 +434,13 @@ std::vector<double> solve_eikonal(const TissueGrid& grid,
   while (!heap.empty()) {
     const auto [time, id] = heap.top();
     heap.pop();
+    if (!heap.empty()) {
+      // The next node to leave the queue is, more often than not, the one on
+      // top now: start fetching what it will need while this one is handled.
+      const auto following = static_cast<std::size_t>(heap.top().second);
+      __builtin_prefetch(&grid.neighbours[following * 6]);
+      __builtin_prefetch(&layout.nodes[following]);
+    }
     const BoxNode& node = layout.nodes[static_cast<std::size_t>(id)];
     double& node_time = times[node.voxel];
     if (time > node_time) continue;  // stale entry
