@@ -152,6 +152,7 @@ ShiftedEvents::ShiftedEvents(const std::vector<double>& weights,
   if (weights.size() != times_ms.size() * kElectrodeCount) {
     throw std::invalid_argument("weights must hold 9 values per event time");
   }
+  constexpr std::size_t kPrefetchAhead = 8;
   struct Event {
     long bin;
     double fraction;
@@ -199,6 +200,14 @@ ShiftedEvents::ShiftedEvents(const std::vector<double>& weights,
         sum_fw_.insert(sum_fw_.end(), fw_acc, fw_acc + kElectrodeCount);
       }
       if (k == size) break;
+      if (k + kPrefetchAhead < size) {
+        // Nodes in time order are scattered through the weights: fetch ahead.
+        const double* ahead = &weights[static_cast<std::size_t>(
+                                           first[static_cast<long>(k + kPrefetchAhead)].node) *
+                                       kElectrodeCount];
+        __builtin_prefetch(ahead);
+        __builtin_prefetch(ahead + kElectrodeCount - 1);
+      }
       const Event& e = first[static_cast<long>(k)];
       fraction_.push_back(e.fraction);
       node_.push_back(e.node);
