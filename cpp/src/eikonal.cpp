@@ -303,7 +303,8 @@ double solve_stencil(const Stencil& stencil, const NodeTensor& tensor, double h)
 
   double best = kInf;
   for (int v = 1; v < 8; ++v) {
-    if (t_vertex[v] == kInf) continue;
+    // No candidate from a vertex can come before the vertex itself.
+    if (t_vertex[v] >= best) continue;
     const double candidate = t_vertex[v] + std::sqrt(gram(v, v));
     if (candidate < best) best = candidate;
   }
