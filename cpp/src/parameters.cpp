@@ -75,7 +75,13 @@ const std::array<ParameterSpec, kParameterCount> kTable = {{
      "APD of the right ventricle minus that of the left"},
     {"apd_rate_exponent", "1", 0.35, 0.0, 0.6, 0.03, false,
      "APD scales with (preceding RR / 1000 ms) to this power"},
-    {"atrial_apd_ms", "ms", 200.0, 100.0, 350.0, 8.0, false,
+    // With 300 ms atrial repolarisation (the Ta wave) ends about 320 ms after
+    // the P wave at RR 1000 ms (measured on the default patient), as in complete
+    // AV block, where the Ta wave can be seen: 323 +- 56 ms from P end to Ta end
+    // (Holmqvist et al., Ann Noninvasive Electrocardiol 14:13, 2009). With
+    // 200 ms it ended in the ST segment and, in leads without an S wave, read
+    // as part of the QRS complex.
+    {"atrial_apd_ms", "ms", 300.0, 100.0, 350.0, 8.0, false,
      "atrial action-potential duration (APD90) at RR 1000 ms"},
     {"repolarisation_smoothing_ms", "ms", 8.0, 0.0, 30.0, 0.0, false,
      "Gaussian width smoothing the repolarisation shape (electrotonic load)"},
