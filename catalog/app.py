@@ -41,10 +41,7 @@ def open_database(settings: Settings, migrate: bool | None = None):
 def open_storage(settings: Settings, migrate: bool | None = None):
     """Open the database and the triple store."""
     engine = open_database(settings, migrate)
-    triples = TripleStore(
-        None if settings.sparql_url else settings.triples_dir, settings.sparql_url
-    )
-    return engine, triples
+    return engine, TripleStore.for_settings(settings)
 
 
 def raise_schema_out_of_date(engine) -> None:

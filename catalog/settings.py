@@ -49,13 +49,19 @@ class Settings:
     database_url: str
     base_url: str
     id_prefix: str
-    sparql_url: str | None
+    sparql_query_url: str | None
+    sparql_update_url: str | None
     dask_scheduler: str | None
     sparql_timeout_s: float
     sparql_row_limit: int
     max_upload_bytes: int
     environment: str
     gate: GateThresholds = field(default_factory=GateThresholds)
+
+    @property
+    def sparql_remote(self) -> bool:
+        """True when the triples live in a remote SPARQL 1.1 store."""
+        return self.sparql_query_url is not None
 
     @property
     def is_sqlite(self) -> bool:
@@ -131,9 +137,29 @@ def _http_url(env: Mapping[str, str], name: str, default: str | None) -> str | N
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SettingsError(
-            f"{PREFIX}{name}={raw!r}: expected an http:// or https:// URL"
+            f"{PREFIX}{name}={_redact(raw)!r}: expected an http:// or https:// URL"
         )
     return raw.rstrip("/")
+
+
+def _sparql_endpoints(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """The query and update endpoints of a remote SPARQL store, or neither.
+
+    ``SPARQL_URL`` is the base of a store laid out like the oxigraph server
+    (``{url}/query`` and ``{url}/update``); ``SPARQL_QUERY_URL`` and
+    ``SPARQL_UPDATE_URL`` name the endpoints themselves and take precedence.
+    """
+    base = _http_url(env, "SPARQL_URL", None)
+    query = _http_url(env, "SPARQL_QUERY_URL", base and f"{base}/query")
+    update = _http_url(env, "SPARQL_UPDATE_URL", base and f"{base}/update")
+    if (query is None) != (update is None):
+        given, missing = ("QUERY", "UPDATE") if update is None else ("UPDATE", "QUERY")
+        raise SettingsError(
+            f"{PREFIX}SPARQL_{missing}_URL is unset while {PREFIX}SPARQL_{given}_URL "
+            f"is set: expected both endpoints of the store (or {PREFIX}SPARQL_URL "
+            "for a store that serves {url}/query and {url}/update)"
+        )
+    return query, update
 
 
 _DB_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
@@ -209,12 +235,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         fidelity_min_score=_float(env, "GATE_FIDELITY_MIN_SCORE", 0.0, 0.0, 1.0),
         bias_min_ratio=_float(env, "GATE_BIAS_MIN_RATIO", 0.0, 0.0, 1.0),
     )
+    sparql_query_url, sparql_update_url = _sparql_endpoints(env)
     settings = Settings(
         home=home,
         database_url=_database_url(env, home),
         base_url=base_url,
         id_prefix=id_prefix,
-        sparql_url=_http_url(env, "SPARQL_URL", None),
+        sparql_query_url=sparql_query_url,
+        sparql_update_url=sparql_update_url,
         dask_scheduler=scheduler,
         sparql_timeout_s=_float(env, "SPARQL_TIMEOUT_S", 10.0, 0.1, 600.0),
         sparql_row_limit=_int(env, "SPARQL_ROW_LIMIT", 10_000, 1, 10_000_000),
@@ -240,10 +268,13 @@ def _refuse_unsafe_defaults(settings: Settings, env: Mapping[str, str]) -> None:
         )
 
 
+_SECRET_URLS = ("database_url", "sparql_query_url", "sparql_update_url")
+
+
 def describe(settings: Settings) -> dict[str, str]:
     """The settings as strings, with secrets redacted (for ``--help`` and logs)."""
     out = {}
     for f in fields(settings):
         value = getattr(settings, f.name)
-        out[f.name] = _redact(value) if f.name == "database_url" else str(value)
+        out[f.name] = _redact(str(value)) if f.name in _SECRET_URLS else str(value)
     return out

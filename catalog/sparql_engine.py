@@ -34,6 +34,13 @@ from xml.sax.saxutils import escape, quoteattr
 import httpx
 import pyoxigraph
 
+from catalog.sparql_results import (
+    GRAPH_ACCEPT,
+    UnreadableAnswer,
+    read_graph,
+    read_results,
+)
+
 log = logging.getLogger(__name__)
 
 RESULT_TYPES = {
@@ -447,23 +454,84 @@ class InProcessRunner:
         pass
 
 
+#: Virtuoso answers DESCRIBE over the default graph with no triples unless told
+#: how to describe; this pragma of its own describes from every graph, as the
+#: embedded store does (the subject's triples and its blank nodes' in turn).
+VIRTUOSO_DESCRIBE = 'define sql:describe-mode "CBD"\n'
+_DESCRIBE = re.compile(r"(?<![?$:\w])DESCRIBE\b", re.IGNORECASE)
+
+
 @dataclass
 class RemoteRunner:
-    """Queries forwarded to a SPARQL 1.1 store at ``{sparql_url}/query``."""
+    """Queries forwarded to a remote SPARQL 1.1 store's query endpoint.
 
-    sparql_url: str
+    Answers are read by :mod:`catalog.sparql_results`, which takes what real
+    stores send, and written out again by :func:`answer` in the client's
+    format, cut at the row limit.
+    """
+
+    query_url: str
+    _client: httpx.Client = field(default_factory=httpx.Client, init=False)
+    _virtuoso: bool | None = field(default=None, init=False)
 
     def run(self, job: QueryJob, timeout_s: float) -> QueryAnswer:
+        """Run ``job`` on the store.
+
+        Raises
+        ------
+        QueryRefused
+            If the store refuses the query (400).
+        QueryTimeout
+            If no answer came within ``timeout_s``, or the store stopped the
+            query at its own time limit and sent part of the answer.
+        QueryFailed
+            If the store cannot be reached, fails, or answers with something
+            that cannot be read.
+        """
+        text = job.query
+        if job.form == "graph" and _DESCRIBE.search(_code_only(text)):
+            if self._is_virtuoso(timeout_s):
+                text = VIRTUOSO_DESCRIBE + text
+        response = self._post(job, text, timeout_s)
+        if "x-sql-state" in response.headers:
+            raise QueryTimeout(
+                "the SPARQL store stopped the query at its own time limit "
+                f"({response.headers.get('x-sql-message', '').strip()[:200]})"
+            )
+        try:
+            if job.form == "graph":
+                content_type = response.headers.get("content-type", "")
+                result = read_graph(response.content, content_type)
+            else:
+                result = read_results(response.content)
+        except UnreadableAnswer as exc:
+            raise QueryFailed(
+                f"the SPARQL store's answer is unreadable: {exc}"
+            ) from None
+        if (job.form == "ask") != isinstance(result, bool):
+            raise QueryFailed(
+                f"the SPARQL store answered a {job.form.upper()} query with "
+                f"{'a boolean' if isinstance(result, bool) else 'solutions'}"
+            )
+        reply = answer(job, result)
+        if "x-sparql-maxrows" in response.headers:
+            # The store cut the answer at its own row limit.
+            reply = QueryAnswer(reply.media_type, reply.body, truncated=True)
+        return reply
+
+    def _post(self, job: QueryJob, text: str, timeout_s: float) -> httpx.Response:
         graph = job.form == "graph"
-        accept = "application/n-triples" if graph else RESULT_TYPES["json"]
-        data = [("query", job.query)]
+        data = [("query", text)]
         data += [("default-graph-uri", g) for g in job.default_graphs]
         data += [("named-graph-uri", g) for g in job.named_graphs]
         try:
-            response = httpx.post(
-                f"{self.sparql_url}/query",
+            response = self._client.post(
+                self.query_url,
                 content=urlencode(data),
-                headers={"Accept": accept, "Content-Type": FORM_TYPE},
+                headers={
+                    "Accept": GRAPH_ACCEPT if graph else RESULT_TYPES["json"],
+                    "Content-Type": FORM_TYPE,
+                },
                 timeout=timeout_s,
             )
         except httpx.TimeoutException:
@@ -472,32 +540,32 @@ class RemoteRunner:
             ) from None
         except httpx.HTTPError as exc:
             raise QueryFailed(f"the SPARQL store is unreachable ({exc})") from None
+        self._virtuoso = "virtuoso" in response.headers.get("server", "").lower()
         if response.status_code == 400:
-            raise QueryRefused(f"malformed SPARQL query: {response.text[:500]}")
+            raise QueryRefused(
+                f"the SPARQL store refused the query: {response.text.strip()[:500]}"
+            )
         if response.status_code != 200:
             raise QueryFailed(
                 f"the SPARQL store answered {response.status_code}: "
-                f"{response.text[:200]}"
+                f"{response.text.strip()[:200]}"
             )
-        return answer(job, _parse_remote(job, response.content))
+        return response
+
+    def _is_virtuoso(self, timeout_s: float) -> bool:
+        """Whether the store is Virtuoso, by its Server header (asked once)."""
+        if self._virtuoso is None:
+            self._post(QueryJob("ASK {}", "ask", "json", 1), "ASK {}", timeout_s)
+        return bool(self._virtuoso)
 
     def close(self) -> None:
-        pass
-
-
-def _parse_remote(job: QueryJob, content: bytes):
-    if job.form == "graph":
-        quads = pyoxigraph.parse(content, format=pyoxigraph.RdfFormat.N_TRIPLES)
-        return (pyoxigraph.Triple(q.subject, q.predicate, q.object) for q in quads)
-    return pyoxigraph.parse_query_results(
-        content, format=pyoxigraph.QueryResultsFormat.JSON
-    )
+        self._client.close()
 
 
 def make_runner(triples) -> LocalRunner | InProcessRunner | RemoteRunner:
     """The runner that fits a :class:`catalog.triples.TripleStore`."""
     if triples.is_remote:
-        return RemoteRunner(triples.sparql_url)
+        return RemoteRunner(triples.query_url)
     if triples.path is None:
         return InProcessRunner(triples.store)
     return LocalRunner(triples.path, triples.generation_file)

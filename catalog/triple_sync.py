@@ -186,6 +186,12 @@ def _lines_as_nquads(lines: Iterable[str], graph_iri: str) -> bytes:
     return "".join(line[:-3] + suffix for line in sorted(lines)).encode()
 
 
+def graph_prefix(settings: Settings) -> str:
+    """The start of every graph IRI of this catalog (its dataset graphs and
+    the catalog's graph): a shared store's other graphs never start so."""
+    return f"{settings.base_url}/"
+
+
 def reindex(
     session: Session, settings: Settings, store: TripleStore, workers: int | None = None
 ) -> int:
@@ -202,7 +208,9 @@ def reindex(
     if workers is None:
         workers = _default_workers(session)
     oai_store.clear(session)
-    graphs = store.replace_all(_Rebuild(session, settings, workers).graphs())
+    graphs = store.replace_all(
+        _Rebuild(session, settings, workers).graphs(), graph_prefix(settings)
+    )
     session.commit()
     log.info("triples: reindexed %d datasets", graphs - 1)
     return graphs - 1
@@ -222,7 +230,7 @@ def release_hook(
     freezes that release's OAI-PMH records and rewrites its dataset's graph."""
 
     def on_release_change(release_id: str) -> None:
-        if store.store is None and not store.is_remote:
+        if store.closed:
             # The application that registered this hook has shut down.
             on_change_list().remove(on_release_change)
             return

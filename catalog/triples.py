@@ -1,5 +1,6 @@
 """The triple store behind SPARQL: pyoxigraph on disk, or a remote SPARQL 1.1
-store over HTTP when ``CARDIOFAIR_SPARQL_URL`` is set."""
+store over HTTP when ``CARDIOFAIR_SPARQL_QUERY_URL`` and
+``CARDIOFAIR_SPARQL_UPDATE_URL`` (or ``CARDIOFAIR_SPARQL_URL``) are set."""
 
 from __future__ import annotations
 
@@ -7,16 +8,15 @@ import logging
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from urllib.parse import quote
 
-import httpx
 import pyoxigraph
 
+from catalog.remote_store import RemoteStore, TripleStoreError, redact
+from catalog.settings import Settings
+
+__all__ = ["TripleStore", "TripleStoreError"]
+
 log = logging.getLogger(__name__)
-
-
-class TripleStoreError(RuntimeError):
-    """The triple store cannot be opened or reached."""
 
 
 class TripleStore:
@@ -25,47 +25,61 @@ class TripleStore:
     Parameters
     ----------
     path : Path, optional
-        Folder of the embedded on-disk store.
-    sparql_url : str, optional
-        Base URL of a remote SPARQL 1.1 store (``{url}/query``, ``{url}/update``
-        and ``{url}/store`` as the Graph Store Protocol); overrides ``path``.
+        Folder of the embedded on-disk store; in memory if neither this nor
+        the endpoints are given.
+    query_url, update_url : str, optional
+        Query and update endpoints of a remote SPARQL 1.1 store; given
+        together, they override ``path``.
     """
 
-    def __init__(self, path: Path | None = None, sparql_url: str | None = None):
+    def __init__(
+        self,
+        path: Path | None = None,
+        query_url: str | None = None,
+        update_url: str | None = None,
+    ):
         self.path = path
-        self.sparql_url = sparql_url
+        self.query_url = query_url
+        self.update_url = update_url
         self.store: pyoxigraph.Store | None = None
-        if sparql_url is None:
-            if path is None:
-                self.store = pyoxigraph.Store()
-            else:
-                try:
-                    path.mkdir(parents=True, exist_ok=True)
-                    self.store = pyoxigraph.Store(str(path))
-                except OSError as exc:
-                    raise TripleStoreError(
-                        f"cannot open the triple store at {path}: {exc}"
-                    ) from None
+        self.remote: RemoteStore | None = None
+        if query_url is not None and update_url is not None:
+            self.remote = RemoteStore(query_url, update_url)
+        elif path is None:
+            self.store = pyoxigraph.Store()
+        else:
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+                self.store = pyoxigraph.Store(str(path))
+            except OSError as exc:
+                raise TripleStoreError(
+                    f"cannot open the triple store at {path}: {exc}"
+                ) from None
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> TripleStore:
+        """The store the settings name: remote if its endpoints are set, else
+        the embedded one under the home folder."""
+        if settings.sparql_remote:
+            return cls(None, settings.sparql_query_url, settings.sparql_update_url)
+        return cls(settings.triples_dir)
 
     @property
     def is_remote(self) -> bool:
-        return self.sparql_url is not None
+        return self.remote is not None
+
+    @property
+    def location(self) -> str:
+        """Where the triples are, for messages."""
+        if self.update_url is not None:
+            return redact(self.update_url)
+        return str(self.path)
 
     def ping(self) -> bool:
         """True if a trivial ASK query answers."""
-        if self.store is not None:
-            return bool(self.store.query("ASK { }"))
-        try:
-            response = httpx.post(
-                f"{self.sparql_url}/query",
-                data={"query": "ASK {}"},
-                headers={"Accept": "application/sparql-results+json"},
-                timeout=5.0,
-            )
-        except httpx.HTTPError as exc:
-            log.warning("SPARQL store %s unreachable: %s", self.sparql_url, exc)
-            return False
-        return response.status_code == 200
+        if self.remote is not None:
+            return self.remote.ping()
+        return self.store is not None and bool(self.store.query("ASK { }"))
 
     @property
     def generation_file(self) -> Path | None:
@@ -97,8 +111,8 @@ class TripleStore:
         TripleStoreError
             If the remote store refuses the write or cannot be reached.
         """
-        if self.store is None:
-            self._remote("PUT", graph_iri, ntriples, "application/n-triples")
+        if self.remote is not None:
+            self.remote.replace_graph(graph_iri, ntriples)
             return
         graph = pyoxigraph.NamedNode(graph_iri)
         if self.store.contains_named_graph(graph):
@@ -114,87 +128,72 @@ class TripleStore:
         TripleStoreError
             If the remote store refuses the write or cannot be reached.
         """
-        if self.store is None:
-            self._remote("POST", graph_iri, ntriples, "application/n-triples")
+        if self.remote is not None:
+            self.remote.add_to_graph(graph_iri, ntriples)
             return
         graph = pyoxigraph.NamedNode(graph_iri)
         self.store.load(ntriples, format=pyoxigraph.RdfFormat.N_TRIPLES, to_graph=graph)
         self._changed()
 
     def drop_graph(self, graph_iri: str) -> None:
-        """Remove the named graph ``graph_iri`` if it exists."""
-        if self.store is None:
-            self._remote("DELETE", graph_iri, None, None, missing_ok=True)
+        """Remove the named graph ``graph_iri`` if it exists.
+
+        Raises
+        ------
+        TripleStoreError
+            If the remote store refuses the write or cannot be reached.
+        """
+        if self.remote is not None:
+            self.remote.drop_graph(graph_iri)
             return
         graph = pyoxigraph.NamedNode(graph_iri)
         if self.store.contains_named_graph(graph):
             self.store.remove_graph(graph)
         self._changed()
 
-    def replace_all(self, documents: Iterable[bytes], batch: int = 500) -> int:
-        """Empty the store and load every N-Quads document (one per named
-        graph, usually); return the number of documents loaded."""
+    def replace_all(
+        self, documents: Iterable[bytes], graph_prefix: str, batch: int = 500
+    ) -> int:
+        """Replace the catalog's graphs by these N-Quads documents (one per
+        named graph, usually); return the number of documents loaded.
+
+        The embedded store is the catalog's alone: it is emptied and loaded.
+        In a remote store only the graphs whose IRI starts with
+        ``graph_prefix`` are replaced or dropped, each where it stands (see
+        :meth:`catalog.remote_store.RemoteStore.replace_all` for the state a
+        failure leaves).
+
+        Raises
+        ------
+        TripleStoreError
+            If the remote store refuses a write or cannot be reached.
+        """
+        if self.remote is not None:
+            return self.remote.replace_all(documents, graph_prefix)
+        self.store.clear()
         count = 0
-        if self.store is not None:
-            self.store.clear()
-        else:
-            self._update("CLEAR ALL")
         pending: list[bytes] = []
         for document in documents:
             pending.append(document)
             count += 1
             if len(pending) >= batch:
-                self._load_nquads(b"".join(pending))
+                self.store.bulk_load(
+                    b"".join(pending), format=pyoxigraph.RdfFormat.N_QUADS
+                )
                 pending = []
         if pending:
-            self._load_nquads(b"".join(pending))
+            self.store.bulk_load(b"".join(pending), format=pyoxigraph.RdfFormat.N_QUADS)
         self._changed()
         return count
-
-    def _load_nquads(self, data: bytes) -> None:
-        if self.store is not None:
-            self.store.bulk_load(data, format=pyoxigraph.RdfFormat.N_QUADS)
-            return
-        self._http("POST", f"{self.sparql_url}/store", data, "application/n-quads")
-
-    def _update(self, update: str) -> None:
-        self._http(
-            "POST",
-            f"{self.sparql_url}/update",
-            update.encode(),
-            "application/sparql-update",
-        )
-
-    def _remote(
-        self,
-        method: str,
-        graph_iri: str,
-        body: bytes | None,
-        media_type: str | None,
-        missing_ok: bool = False,
-    ) -> None:
-        url = f"{self.sparql_url}/store?graph={quote(graph_iri, safe='')}"
-        self._http(method, url, body, media_type, missing_ok)
-
-    def _http(self, method, url, body, media_type, missing_ok=False) -> None:
-        headers = {"Content-Type": media_type} if media_type else {}
-        try:
-            response = httpx.request(
-                method, url, content=body, headers=headers, timeout=60.0
-            )
-        except httpx.HTTPError as exc:
-            raise TripleStoreError(
-                f"CARDIOFAIR_SPARQL_URL={self.sparql_url}: {method} failed ({exc})"
-            ) from None
-        if response.status_code == 404 and missing_ok:
-            return
-        if response.status_code >= 300:
-            raise TripleStoreError(
-                f"CARDIOFAIR_SPARQL_URL={self.sparql_url}: {method} {url} answered "
-                f"{response.status_code}: {response.text[:200]}"
-            )
 
     def close(self) -> None:
         if self.store is not None:
             self.store.flush()
             self.store = None
+        if self.remote is not None:
+            self.remote.close()
+            self.remote = None
+
+    @property
+    def closed(self) -> bool:
+        return self.store is None and self.remote is None

@@ -11,14 +11,23 @@ def register(sub) -> None:
         "reindex",
         help="rebuild the triple store, search index and OAI records",
         description=(
-            "Empty the triple store (the embedded one under CARDIOFAIR_HOME, or "
-            "the SPARQL 1.1 store at CARDIOFAIR_SPARQL_URL) and load every "
-            "dataset again from the relational records; rebuild the search "
-            "index and the stored OAI-PMH records likewise. The embedded store "
-            "cannot be rebuilt while 'cardiofair serve' holds it open."
+            "Rebuild the triple store, the search index and the stored OAI-PMH "
+            "records from the relational records. The embedded store "
+            "under CARDIOFAIR_HOME is emptied and loaded; it cannot be rebuilt "
+            "while 'cardiofair serve' holds it open. A remote SPARQL 1.1 store "
+            "(CARDIOFAIR_SPARQL_QUERY_URL and CARDIOFAIR_SPARQL_UPDATE_URL, or "
+            "CARDIOFAIR_SPARQL_URL for {url}/query and {url}/update) is written "
+            "with SPARQL 1.1 Update only: each of the catalog's graphs (those "
+            "under CARDIOFAIR_BASE_URL) is replaced where it stands, graphs of "
+            "datasets no longer visible are dropped at the end, and no other "
+            "graph is touched. If a remote rebuild fails part way, the graphs "
+            "written so far are new, the rest are as they were: run it again."
         ),
         epilog="examples:\n  cardiofair reindex\n"
-        "  CARDIOFAIR_SPARQL_URL=http://127.0.0.1:7878 cardiofair reindex",
+        "  CARDIOFAIR_SPARQL_URL=http://127.0.0.1:7878 cardiofair reindex\n"
+        "  CARDIOFAIR_SPARQL_QUERY_URL=http://127.0.0.1:8890/sparql \\\n"
+        "  CARDIOFAIR_SPARQL_UPDATE_URL=http://127.0.0.1:8890/sparql "
+        "cardiofair reindex",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(func=run)
@@ -35,18 +44,16 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     settings.ensure_home()
     started = time.monotonic()
-    store = TripleStore(
-        None if settings.sparql_url else settings.triples_dir, settings.sparql_url
-    )
+    store = TripleStore.for_settings(settings)
     try:
         with session_scope(settings) as session:
             count = reindex(session, settings, store)
         with session_scope(settings) as session:
             search.rebuild(session, settings.base_url)
             write_checkpoint(settings.home, latest_change(session))
+        where = store.location
     finally:
         store.close()
-    where = settings.sparql_url or settings.triples_dir
     print(
         f"reindexed {count} datasets into {where} in {time.monotonic() - started:.1f} s"
     )

@@ -460,6 +460,8 @@ setting_names = st.sampled_from(
         "ID_PREFIX",
         "ENV",
         "SPARQL_URL",
+        "SPARQL_QUERY_URL",
+        "SPARQL_UPDATE_URL",
         "DASK_SCHEDULER",
         "SPARQL_TIMEOUT_S",
         "SPARQL_ROW_LIMIT",
