@@ -7,6 +7,7 @@ import os
 import pytest
 
 from catalog.settings import load_settings
+from tests.support import virtuoso as virtuoso_support
 from tests.support.postgres import fresh_schema
 
 POSTGRES_ENV = "CARDIOFAIR_TEST_POSTGRES_URL"
@@ -49,3 +50,19 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def virtuoso(tmp_path):
+    """A private Virtuoso 7 in the test's folder (see ``tests/support/virtuoso``).
+
+    Skipped when ``virtuoso-t`` is not installed, unless
+    ``CARDIOFAIR_REQUIRE_VIRTUOSO=1`` (as CI sets), where it fails instead.
+    """
+    if not virtuoso_support.installed():
+        reason = "virtuoso-t is not installed (Debian package virtuoso-opensource)"
+        if _require("CARDIOFAIR_REQUIRE_VIRTUOSO"):
+            pytest.fail(f"{reason} but Virtuoso tests are required")
+        pytest.skip(reason)
+    with virtuoso_support.private_virtuoso(tmp_path / "virtuoso") as instance:
+        yield instance
