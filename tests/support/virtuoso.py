@@ -24,6 +24,8 @@ ISQL = "isql-vt"
 #: Anonymous requests to /sparql run as the SQL user "SPARQL"; updates need
 #: this role.
 GRANT_UPDATE = 'GRANT SPARQL_UPDATE TO "SPARQL";'
+#: What isql says when a database started again already has the grant.
+ALREADY_GRANTED = 'already have role "SPARQL_UPDATE"'
 START_TIMEOUT_S = 120.0
 
 INI = """\
@@ -181,7 +183,8 @@ def _grant_updates(instance: Virtuoso) -> None:
     for _ in range(50):
         done = subprocess.run(command, capture_output=True, text=True, timeout=60)
         output = done.stdout + done.stderr
-        if done.returncode == 0 and "Error" not in output:
+        granted = "Error" not in output or ALREADY_GRANTED in output
+        if done.returncode == 0 and granted:
             return
         time.sleep(0.2)
     raise RuntimeError(f"{ISQL} could not grant SPARQL_UPDATE:\n{output.strip()}")
