@@ -12,7 +12,10 @@ on 127.0.0.1 and measures, sequentially from one client:
   baseline; it is loaded with ``--baseline-n`` datasets only, because rdflib
   cannot hold the full catalog in reasonable memory and time, so its figures
   flatter it);
-* records per second of a full OAI-PMH ``ListRecords`` harvest (oai_dc).
+* records per second of a full OAI-PMH ``ListRecords`` harvest (oai_dc);
+* with ``--virtuoso``, the same SPARQL queries again through the service
+  backed by a private Virtuoso 7 (``tests/support/virtuoso``), loaded by
+  ``reindex`` over SPARQL 1.1 Update, and both stores' figures side by side.
 
 Goals at 100,000 datasets on 2 cores: landing page and package_search p95
 <= 50 ms, SPARQL p95 <= 100 ms, OAI-PMH >= 2,000 records/s.
@@ -21,11 +24,13 @@ Goals at 100,000 datasets on 2 cores: landing page and package_search p95
     .venv/bin/python bench/catalog.py --n 5000     # a quick look
     .venv/bin/python bench/catalog.py --home /var/tmp/cf100k   # build once,
                                                    # measure again later
+    .venv/bin/python bench/catalog.py --n 5000 --virtuoso  # and on Virtuoso
 
 With ``--home`` the catalog is built into that folder the first time and
 reused as it is afterwards (same N, seed and base URL, recorded in
 ``bench.json`` there); the service then listens on the port the catalog was
-built for, since every stored URI names it.
+built for, since every stored URI names it. Virtuoso's database is kept in
+``virtuoso/`` there too, and loaded only the first time it is asked for.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ from catalog.sparql_engine import query_form  # noqa: E402
 from catalog.triple_sync import reindex  # noqa: E402
 from tests.support.catalog_data import Populated, populate  # noqa: E402
 from tests.support.server import free_port, live_server  # noqa: E402
+from tests.support.virtuoso import private_virtuoso  # noqa: E402
 
 PREFIXES = """
 PREFIX dcat: <http://www.w3.org/ns/dcat#>
@@ -155,9 +161,9 @@ def open_catalog(home: Path, n: int, port: int):
     return app, settings, populated, port
 
 
-def _app(home: Path, base_url: str):
+def _app(home: Path, base_url: str, **env: str):
     settings = load_settings(
-        {"CARDIOFAIR_HOME": str(home), "CARDIOFAIR_BASE_URL": base_url}
+        {"CARDIOFAIR_HOME": str(home), "CARDIOFAIR_BASE_URL": base_url, **env}
     )
     return create_app(settings), settings
 
@@ -232,17 +238,21 @@ def bench_pages(client, populated, rng, samples: int) -> None:
 
 
 def bench_sparql(
-    client, settings, populated, baseline, baseline_slugs, rng, samples: int
-) -> None:
+    client, settings, populated, samples: int, baseline=None, cached: bool = True
+) -> dict[str, tuple[float, float]]:
     """Each query asked ``samples`` times, then ``samples`` times more with a
-    different comment each time.
+    different comment each time; p50 and p95 of the second series by query.
 
     The service keeps the answers of the embedded store until it changes, so a
     query asked again is a cache hit; a query the store has not seen since its
     last change is not. The comment changes the text and nothing else, so the
-    second series is the store's own work every time. The baseline is asked
-    about datasets it holds and pages within its size.
+    second series is the store's own work every time. A remote store has no
+    such cache (``cached=False`` skips the first series). The rdflib
+    ``baseline`` (a graph and the slugs it holds) is asked about datasets it
+    holds and pages within its size. The texts are drawn from one seed, so
+    every store is asked the same queries.
     """
+    rng = random.Random(5)
 
     def texts_for(query: str, slugs: list[str], count: int) -> list[str]:
         pages = max(1, len(slugs) // SPARQL_PAGE)
@@ -255,20 +265,26 @@ def bench_sparql(
             for _ in range(count)
         ]
 
+    figures = {}
     for name, query in SPARQL_QUERIES.items():
         texts = texts_for(query, populated.datasets, samples)
-        repeated = sparql_times(client, name, texts)
+        print(f"SPARQL {name}")
+        if cached:
+            report("  answer cache allowed", sparql_times(client, name, texts), 100)
         fresh = [f"# request {i} of {rng.random()}\n{t}" for i, t in enumerate(texts)]
         uncached = sparql_times(client, name, fresh)
-        print(f"SPARQL {name}")
-        report("  answer cache allowed", repeated, 100)
         report("  never cached", uncached, 100)
+        figures[name] = percentiles(uncached)
+        if baseline is None:
+            continue
+        graph, slugs = baseline
         theirs = []
-        for text in texts_for(query, baseline_slugs, max(3, samples // 10)):
+        for text in texts_for(query, slugs, max(3, samples // 10)):
             started = time.perf_counter()
-            list(baseline.query(text))
+            list(graph.query(text))
             theirs.append((time.perf_counter() - started) * 1000)
         report("  rdflib baseline", theirs)
+    return figures
 
 
 def sparql_times(client, name: str, texts: list[str]) -> list[float]:
@@ -327,6 +343,18 @@ def main(argv: list[str] | None = None) -> int:
         help="build the catalog here once and reuse it in later runs "
         "(default: a temporary folder, removed afterwards)",
     )
+    parser.add_argument(
+        "--virtuoso",
+        action="store_true",
+        help="also measure SPARQL through the service backed by a private "
+        "Virtuoso 7 (needs Debian's virtuoso-opensource)",
+    )
+    parser.add_argument(
+        "--virtuoso-buffers",
+        type=int,
+        default=250_000,
+        help="Virtuoso's NumberOfBuffers, pages of 8 KiB (default about 2 GB)",
+    )
     args = parser.parse_args(argv)
     if args.home is not None:
         measure(args, args.home.resolve())
@@ -341,9 +369,9 @@ def measure(args, home: Path) -> None:
     app, settings, populated, port = open_catalog(home, args.n, free_port())
     started = time.perf_counter()
     n_baseline = min(args.baseline_n, args.n)
-    baseline, baseline_slugs = baseline_graph(app, settings, n_baseline)
+    baseline = baseline_graph(app, settings, n_baseline)
     print(
-        f"rdflib baseline: {len(baseline)} triples ({n_baseline} datasets) "
+        f"rdflib baseline: {len(baseline[0])} triples ({n_baseline} datasets) "
         f"loaded in {time.perf_counter() - started:.0f} s",
         flush=True,
     )
@@ -353,16 +381,47 @@ def measure(args, home: Path) -> None:
     ):
         client.get("/sparql", params={"query": "ASK {}"})  # start the workers
         bench_pages(client, populated, rng, args.samples)
-        bench_sparql(
-            client,
-            settings,
-            populated,
-            baseline,
-            baseline_slugs,
-            rng,
-            args.samples // 4,
+        embedded = bench_sparql(
+            client, settings, populated, args.samples // 4, baseline
         )
         bench_oai(client)
+    if args.virtuoso:
+        remote = measure_virtuoso(args, home, settings, populated, port)
+        print_side_by_side(embedded, remote)
+
+
+def measure_virtuoso(args, home: Path, settings, populated, port: int) -> dict:
+    """The SPARQL figures of the service over a private Virtuoso whose
+    database lives in ``home``, loaded from the catalog the first time."""
+    with private_virtuoso(home / "virtuoso", buffers=args.virtuoso_buffers) as store:
+        app, remote_settings = _app(home, settings.base_url, **store.env())
+        marker = home / MARKER
+        built = json.loads(marker.read_text())
+        if not built.get("virtuoso_loaded"):
+            started = time.perf_counter()
+            with app.state.sessions() as session:
+                reindex(session, remote_settings, app.state.triples)
+            print(
+                "Virtuoso loaded over SPARQL 1.1 Update in "
+                f"{time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
+            marker.write_text(json.dumps({**built, "virtuoso_loaded": True}))
+        print("-- the same SPARQL queries, the service backed by Virtuoso")
+        with (
+            live_server(app, port) as base,
+            httpx.Client(base_url=base, timeout=60) as client,
+        ):
+            return bench_sparql(
+                client, remote_settings, populated, args.samples // 4, cached=False
+            )
+
+
+def print_side_by_side(embedded: dict, remote: dict) -> None:
+    print("SPARQL never cached, p50 / p95 ms    embedded pyoxigraph      Virtuoso")
+    for name, (p50, p95) in embedded.items():
+        r50, r95 = remote[name]
+        print(f"  {name:<32} {p50:8.1f} / {p95:8.1f}  {r50:8.1f} / {r95:8.1f}")
 
 
 if __name__ == "__main__":
