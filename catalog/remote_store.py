@@ -28,6 +28,7 @@ import httpx
 import pyoxigraph
 
 from catalog.sparql_results import (
+    RESULTS_ACCEPT,
     RESULTS_JSON,
     Solutions,
     UnreadableAnswer,
@@ -324,11 +325,12 @@ class RemoteStore:
             self.query_url,
             "CARDIOFAIR_SPARQL_QUERY_URL",
             data={"query": query},
-            headers={"Accept": RESULTS_JSON},
+            headers={"Accept": RESULTS_ACCEPT},
             timeout=QUERY_TIMEOUT_S,
         )
+        content_type = response.headers.get("content-type", RESULTS_JSON)
         try:
-            answer = read_results(response.content)
+            answer = read_results(response.content, content_type)
         except UnreadableAnswer as exc:
             raise TripleStoreError(
                 f"CARDIOFAIR_SPARQL_QUERY_URL={redact(self.query_url)}: {exc}"

@@ -36,6 +36,9 @@ import pyoxigraph
 
 from catalog.sparql_results import (
     GRAPH_ACCEPT,
+    RESULTS_ACCEPT,
+    RESULTS_JSON,
+    XML_TYPES,
     UnreadableAnswer,
     read_graph,
     read_results,
@@ -493,34 +496,33 @@ class RemoteRunner:
             if self._is_virtuoso(timeout_s):
                 text = VIRTUOSO_DESCRIBE + text
         response = self._post(job, text, timeout_s)
-        if "x-sql-state" in response.headers:
-            raise QueryTimeout(
-                "the SPARQL store stopped the query at its own time limit "
-                f"({response.headers.get('x-sql-message', '').strip()[:200]})"
-            )
         try:
-            if job.form == "graph":
-                content_type = response.headers.get("content-type", "")
-                result = read_graph(response.content, content_type)
-            else:
-                result = read_results(response.content)
+            result = _read(job, response)
         except UnreadableAnswer as exc:
-            raise QueryFailed(
-                f"the SPARQL store's answer is unreadable: {exc}"
-            ) from None
-        if (job.form == "ask") != isinstance(result, bool):
-            raise QueryFailed(
-                f"the SPARQL store answered a {job.form.upper()} query with "
-                f"{'a boolean' if isinstance(result, bool) else 'solutions'}"
-            )
+            if _media_type(response) not in XML_TYPES:
+                raise QueryFailed(
+                    f"the SPARQL store's answer is unreadable: {exc}"
+                ) from None
+            # Virtuoso writes control characters in literals as character
+            # references that XML 1.0 forbids; its JSON carries them.
+            response = self._post(job, text, timeout_s, RESULTS_JSON)
+            try:
+                result = _read(job, response)
+            except UnreadableAnswer as exc:
+                raise QueryFailed(
+                    f"the SPARQL store's answer is unreadable: {exc}"
+                ) from None
         reply = answer(job, result)
         if "x-sparql-maxrows" in response.headers:
             # The store cut the answer at its own row limit.
             reply = QueryAnswer(reply.media_type, reply.body, truncated=True)
         return reply
 
-    def _post(self, job: QueryJob, text: str, timeout_s: float) -> httpx.Response:
-        graph = job.form == "graph"
+    def _post(
+        self, job: QueryJob, text: str, timeout_s: float, accept: str | None = None
+    ) -> httpx.Response:
+        if accept is None:
+            accept = GRAPH_ACCEPT if job.form == "graph" else RESULTS_ACCEPT
         data = [("query", text)]
         data += [("default-graph-uri", g) for g in job.default_graphs]
         data += [("named-graph-uri", g) for g in job.named_graphs]
@@ -528,10 +530,7 @@ class RemoteRunner:
             response = self._client.post(
                 self.query_url,
                 content=urlencode(data),
-                headers={
-                    "Accept": GRAPH_ACCEPT if graph else RESULT_TYPES["json"],
-                    "Content-Type": FORM_TYPE,
-                },
+                headers={"Accept": accept, "Content-Type": FORM_TYPE},
                 timeout=timeout_s,
             )
         except httpx.TimeoutException:
@@ -560,6 +559,39 @@ class RemoteRunner:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _read(job: QueryJob, response: httpx.Response):
+    """The result in ``response``, as :func:`answer` takes it.
+
+    Raises
+    ------
+    QueryTimeout
+        If the store flags the answer as cut short by its own time limit.
+    QueryFailed
+        If the answer does not fit the query's form.
+    UnreadableAnswer
+        If the answer does not parse.
+    """
+    if "x-sql-state" in response.headers:
+        raise QueryTimeout(
+            "the SPARQL store stopped the query at its own time limit "
+            f"({response.headers.get('x-sql-message', '').strip()[:200]})"
+        )
+    content_type = response.headers.get("content-type", "")
+    if job.form == "graph":
+        return read_graph(response.content, content_type)
+    result = read_results(response.content, content_type)
+    if (job.form == "ask") != isinstance(result, bool):
+        raise QueryFailed(
+            f"the SPARQL store answered a {job.form.upper()} query with "
+            f"{'a boolean' if isinstance(result, bool) else 'solutions'}"
+        )
+    return result
+
+
+def _media_type(response: httpx.Response) -> str:
+    return response.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
 def make_runner(triples) -> LocalRunner | InProcessRunner | RemoteRunner:

@@ -1,11 +1,12 @@
 """Reading the answers of a remote SPARQL store, in the forms stores send them.
 
-pyoxigraph's own result parsers are strict where real stores are not:
+pyoxigraph's own result parsers are strict where real stores are not.
 Virtuoso writes typed literals as ``"type": "typed-literal"`` (the SPARQL 1.0
-JSON form) and names blank nodes ``nodeID://b10000``, which is not a blank
-node label. The JSON results are therefore read here, term by term, and a
-blank node's name is turned into a valid label that keeps it apart from every
-other name in the same answer.
+JSON form), names blank nodes ``nodeID://b10000`` (not a blank node label),
+writes booleans as ``0`` and ``1`` and answers ASK with a one-column table.
+Results in XML and JSON are therefore read here, term by term: a blank
+node's name becomes a valid label that keeps it apart from every other name,
+a boolean gets its canonical form back and the ASK table becomes a boolean.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 from collections.abc import Iterator
 
 import pyoxigraph
+from lxml import etree
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
@@ -23,6 +25,16 @@ _BOOLEAN_WORDS = {"0": "false", "1": "true"}
 #: one row holding 1 if true, no row if false.
 VIRTUOSO_ASK = "__ASK_RETVAL"
 RESULTS_JSON = "application/sparql-results+json"
+RESULTS_XML = "application/sparql-results+xml"
+XML_TYPES = (RESULTS_XML, "application/xml", "text/xml")
+#: XML first: Virtuoso writes XML results several times faster than JSON
+#: (4 against 25 ms for 1,000 rows of one column).
+RESULTS_ACCEPT = f"{RESULTS_XML}, {RESULTS_JSON};q=0.9"
+SR = "{http://www.w3.org/2005/sparql-results#}"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_XML_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, huge_tree=True, remove_blank_text=True
+)
 #: Media types of CONSTRUCT and DESCRIBE answers that can be read, by preference.
 GRAPH_FORMATS = {
     "application/n-triples": pyoxigraph.RdfFormat.N_TRIPLES,
@@ -113,15 +125,22 @@ def _literal(value: str, language: str | None, datatype: str | None):
     return pyoxigraph.Literal(value)
 
 
-def read_results(content: bytes) -> bool | Solutions:
+def read_results(content: bytes, content_type: str = RESULTS_JSON) -> bool | Solutions:
     """The answer of an ASK (a boolean) or a SELECT (its solutions), from
-    SPARQL JSON results.
+    SPARQL results in JSON or XML, as ``content_type`` says.
 
     Raises
     ------
     UnreadableAnswer
-        If ``content`` is not SPARQL JSON results.
+        If ``content`` is not SPARQL results in that format.
     """
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type in XML_TYPES:
+        return _read_xml(content)
+    return _read_json(content)
+
+
+def _read_json(content: bytes) -> bool | Solutions:
     try:
         document = json.loads(content)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -144,6 +163,56 @@ def read_results(content: bytes) -> bool | Solutions:
             f"the answer lacks the head or results of SPARQL JSON results ({exc})"
         ) from None
     return Solutions(names, rows)
+
+
+def _read_xml(content: bytes) -> bool | Solutions:
+    try:
+        root = etree.fromstring(content, parser=_XML_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise UnreadableAnswer(f"the XML answer does not parse ({exc})") from None
+    boolean = root.find(f"{SR}boolean")
+    if boolean is not None:
+        return (boolean.text or "").strip() == "true"
+    names = [v.get("name") for v in root.iterfind(f"{SR}head/{SR}variable")]
+    results = root.find(f"{SR}results")
+    if root.tag != f"{SR}sparql" or results is None:
+        raise UnreadableAnswer("the answer lacks the head or results of SPARQL XML")
+    rows = [
+        Row((b.get("name"), xml_term(b[0])) for b in result if len(b))
+        for result in results.iterfind(f"{SR}result")
+    ]
+    if names == [VIRTUOSO_ASK]:
+        return any(row[VIRTUOSO_ASK].value != "0" for row in rows)
+    return Solutions(names, rows)
+
+
+def xml_term(element):
+    """One RDF term of an XML result binding.
+
+    Raises
+    ------
+    UnreadableAnswer
+        For an element that is not a term of the SPARQL XML results format.
+    """
+    kind, text = etree.QName(element).localname, element.text or ""
+    try:
+        if kind == "uri":
+            return pyoxigraph.NamedNode(text)
+        if kind == "bnode":
+            return pyoxigraph.BlankNode(blank_label(text))
+        if kind == "literal":
+            return _literal(text, element.get(XML_LANG), element.get("datatype"))
+        if kind == "triple":
+            parts = {etree.QName(part).localname: part for part in element}
+            return pyoxigraph.Triple(
+                *(
+                    xml_term(parts[name][0])
+                    for name in ("subject", "predicate", "object")
+                )
+            )
+    except (KeyError, IndexError, ValueError) as exc:
+        raise UnreadableAnswer(f"a result binding is malformed ({exc})") from None
+    raise UnreadableAnswer(f"a result binding has the unknown element {kind!r}")
 
 
 def read_graph(content: bytes, content_type: str) -> Iterator[pyoxigraph.Triple]:

@@ -212,3 +212,57 @@ def test_blank_node_names_become_distinct_valid_labels(names):
     assert len(set(labels)) == len(names)
     for label in labels:
         assert pyoxigraph.BlankNode(label).value == label
+
+
+VIRTUOSO_XML = f"""<sparql xmlns="http://www.w3.org/2005/sparql-results#">
+ <head><variable name="s"/><variable name="o"/></head>
+ <results distinct="false" ordered="true">
+  <result>
+   <binding name="s"><bnode>nodeID://b10000</bnode></binding>
+   <binding name="o"><literal datatype="{XSD}boolean">1</literal></binding>
+  </result>
+  <result>
+   <binding name="s"><uri>http://example.org/s</uri></binding>
+   <binding name="o"><literal xml:lang="en">a	b &quot;q&quot; \\ x</literal></binding>
+  </result>
+ </results>
+</sparql>"""
+
+
+def _xml_then_json(xml: str, seen: list[str]):
+    def handler(request: httpx.Request) -> httpx.Response:
+        accept = request.headers["accept"]
+        seen.append(accept)
+        if accept.startswith("application/sparql-results+xml"):
+            headers = {"Content-Type": "application/sparql-results+xml; charset=UTF-8"}
+            return httpx.Response(200, content=xml.encode(), headers=headers)
+        return _json(VIRTUOSO_SELECT)(request)
+
+    return handler
+
+
+def test_xml_results_are_asked_for_first_and_read_like_json():
+    seen: list[str] = []
+    answer = _runner(_xml_then_json(VIRTUOSO_XML, seen)).run(_select(), 5.0)
+    rows = json.loads(answer.body)["results"]["bindings"]
+    assert len(seen) == 1
+    assert rows[0]["s"] == {"type": "bnode", "value": blank_label("nodeID://b10000")}
+    assert rows[0]["o"] == {
+        "type": "literal",
+        "value": "true",
+        "datatype": XSD + "boolean",
+    }
+    assert rows[1]["o"] == {
+        "type": "literal",
+        "value": 'a\tb "q" \\ x',
+        "xml:lang": "en",
+    }
+
+
+def test_xml_that_xml_forbids_is_asked_for_again_as_json():
+    control = VIRTUOSO_XML.replace("a\tb", "a&#1;b")
+    seen: list[str] = []
+    answer = _runner(_xml_then_json(control, seen)).run(_select(), 5.0)
+    assert seen[1] == "application/sparql-results+json"
+    rows = json.loads(answer.body)["results"]["bindings"]
+    assert rows[1]["o"]["value"] == "12"
