@@ -67,6 +67,8 @@ class Solutions:
     def __init__(self, names: list[str], rows: list[Row]):
         self.variables = [pyoxigraph.Variable(name) for name in names]
         self.rows = rows
+        #: Whether the store said it cut the answer at its own row limit.
+        self.cut = False
 
     def __iter__(self) -> Iterator[Row]:
         return iter(self.rows)

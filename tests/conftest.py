@@ -53,8 +53,9 @@ def database_url(request, tmp_path):
 
 
 @pytest.fixture
-def virtuoso(tmp_path):
-    """A private Virtuoso 7 in the test's folder (see ``tests/support/virtuoso``).
+def virtuoso(request, tmp_path):
+    """A private Virtuoso 7 in the test's folder (see ``tests/support/virtuoso``);
+    indirect parameters are passed on to ``private_virtuoso``.
 
     Skipped when ``virtuoso-t`` is not installed, unless
     ``CARDIOFAIR_REQUIRE_VIRTUOSO=1`` (as CI sets), where it fails instead.
@@ -64,5 +65,7 @@ def virtuoso(tmp_path):
         if _require("CARDIOFAIR_REQUIRE_VIRTUOSO"):
             pytest.fail(f"{reason} but Virtuoso tests are required")
         pytest.skip(reason)
-    with virtuoso_support.private_virtuoso(tmp_path / "virtuoso") as instance:
+    options = getattr(request, "param", {})
+    folder = tmp_path / "virtuoso"
+    with virtuoso_support.private_virtuoso(folder, **options) as instance:
         yield instance
