@@ -324,8 +324,8 @@ class RemoteStore:
         Raises
         ------
         TripleStoreError
-            If the store refuses the query, cannot be reached, or answers with
-            something other than SPARQL JSON results.
+            If the store refuses the query, cannot be reached, answers with
+            something other than SPARQL results, or sends a partial answer.
         """
         response = self._post(
             self.query_url,
@@ -334,6 +334,15 @@ class RemoteStore:
             headers={"Accept": RESULTS_ACCEPT},
             timeout=QUERY_TIMEOUT_S,
         )
+        if "x-sql-state" in response.headers:
+            # Virtuoso stopped the query at its own time limit and sent what it
+            # had found: a partial list of graphs would leave stale ones behind.
+            raise TripleStoreError(
+                f"CARDIOFAIR_SPARQL_QUERY_URL={redact(self.query_url)}: the store "
+                "stopped the query at its own time limit and sent a partial "
+                f"answer ({response.headers.get('x-sql-message', '').strip()[:200]}); "
+                "raise its limit (Virtuoso: MaxQueryExecutionTime)"
+            )
         content_type = response.headers.get("content-type", RESULTS_JSON)
         try:
             answer = read_results(response.content, content_type)

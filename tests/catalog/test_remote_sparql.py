@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from catalog.remote_store import RemoteStore, TripleStoreError
 from catalog.sparql_engine import (
     VIRTUOSO_DESCRIBE,
     QueryFailed,
@@ -266,3 +267,14 @@ def test_xml_that_xml_forbids_is_asked_for_again_as_json():
     assert seen[1] == "application/sparql-results+json"
     rows = json.loads(answer.body)["results"]["bindings"]
     assert rows[1]["o"]["value"] == "12"
+
+
+def test_a_graph_listing_cut_by_the_stores_time_limit_stops_the_rebuild():
+    partial = {"head": {"vars": ["g"]}, "results": {"bindings": []}}
+    handler = _json(
+        partial, headers={"X-SQL-State": "S1TAT", "X-SQL-Message": "RC...: timeout"}
+    )
+    store = RemoteStore("http://store.example/sparql", "http://store.example/sparql")
+    store.client = httpx.Client(transport=httpx.MockTransport(handler))
+    with pytest.raises(TripleStoreError, match="partial answer"):
+        store.replace_all([], "http://catalog.example/")
