@@ -87,6 +87,7 @@ def private_virtuoso(
     buffers: int = 10_000,
     max_rows: int = 1_000_000,
     max_query_s: int = 60,
+    start_timeout_s: float = START_TIMEOUT_S,
 ) -> Iterator[Virtuoso]:
     """Start Virtuoso on a database in ``folder`` (made if new); stop it on exit.
 
@@ -104,6 +105,11 @@ def private_virtuoso(
         seconds and sends what it has (flagged, see
         :class:`catalog.sparql_engine.RemoteRunner`), so that a query its
         client gave up on does not run on.
+    start_timeout_s : float
+        How long to wait for the server to answer. A kept database whose
+        last writes were never checkpointed is replayed from its transaction
+        log first, which takes minutes for millions of triples (see
+        :func:`checkpoint`).
 
     Raises
     ------
@@ -141,21 +147,35 @@ def private_virtuoso(
         )
     instance = Virtuoso(f"http://127.0.0.1:{http_port}/sparql", sql_port, folder)
     try:
-        _wait_until_up(instance, process)
+        _wait_until_up(instance, process, start_timeout_s)
         _grant_updates(instance)
         yield instance
     finally:
         _stop(process)
 
 
+def checkpoint(instance: Virtuoso) -> None:
+    """Write everything to the database file and empty the transaction log,
+    so that the next start does not replay it (Virtuoso checkpoints on its own
+    only every ``CheckpointInterval`` minutes)."""
+    command = [ISQL, str(instance.sql_port), "dba", "dba", "exec=checkpoint;"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+    output = done.stdout + done.stderr
+    if done.returncode != 0 or "Error" in output:
+        raise RuntimeError(f"{ISQL} could not checkpoint:\n{output.strip()}")
+
+
 def _log_tail(folder: Path, lines: int = 15) -> str:
-    log = folder / "virtuoso.log"
+    # In the foreground the server writes its log to standard output.
+    log = folder / "server.out"
     text = log.read_text(errors="replace") if log.exists() else "(no log)"
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _wait_until_up(instance: Virtuoso, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
+def _wait_until_up(
+    instance: Virtuoso, process: subprocess.Popen, timeout_s: float
+) -> None:
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(
@@ -173,7 +193,7 @@ def _wait_until_up(instance: Virtuoso, process: subprocess.Popen) -> None:
         time.sleep(0.2)
     raise RuntimeError(
         f"{SERVER} did not answer on {instance.sparql_url} within "
-        f"{START_TIMEOUT_S:g} s:\n" + _log_tail(instance.folder)
+        f"{timeout_s:g} s:\n" + _log_tail(instance.folder)
     )
 
 
