@@ -46,7 +46,7 @@ GRAPH_FORMATS = {
 }
 GRAPH_ACCEPT = "application/n-triples, text/turtle;q=0.9, application/rdf+xml;q=0.5"
 
-_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
 _UNSAFE = re.compile(r"[^A-Za-z0-9-]")
 
 
@@ -82,7 +82,7 @@ def blank_label(name: str) -> str:
     after ``x_`` (``nodeID://b1`` becomes ``x_nodeID_00003a_00002f_00002fb1``),
     so two names never meet on one label.
     """
-    if _LABEL.match(name):
+    if _LABEL.fullmatch(name):
         return name
     return "x_" + _UNSAFE.sub(lambda m: f"_{ord(m.group()):06x}", name)
 
