@@ -59,6 +59,12 @@ class NotAcceptable(LookupError):
         return "\n".join(lines) + "\n"
 
 
+def bare_media_type(content_type: str) -> str:
+    """The media type of a ``Content-Type`` value, without its parameters and
+    in lower case (``text/turtle; charset=utf-8`` -> ``text/turtle``)."""
+    return content_type.split(";")[0].strip().lower()
+
+
 def parse_accept(header: str) -> list[tuple[str, float]]:
     """Media ranges of an Accept header, best first (q=0 dropped).
 

@@ -33,6 +33,7 @@ from catalog.sparql_results import (
     Solutions,
     UnreadableAnswer,
     read_results,
+    time_limit_stop,
 )
 
 log = logging.getLogger(__name__)
@@ -334,14 +335,14 @@ class RemoteStore:
             headers={"Accept": RESULTS_ACCEPT},
             timeout=QUERY_TIMEOUT_S,
         )
-        if "x-sql-state" in response.headers:
-            # Virtuoso stopped the query at its own time limit and sent what it
-            # had found: a partial list of graphs would leave stale ones behind.
+        stopped = time_limit_stop(response.headers)
+        if stopped is not None:
+            # A partial list of graphs would leave stale ones behind.
             raise TripleStoreError(
                 f"CARDIOFAIR_SPARQL_QUERY_URL={redact(self.query_url)}: the store "
-                "stopped the query at its own time limit and sent a partial "
-                f"answer ({response.headers.get('x-sql-message', '').strip()[:200]}); "
-                "raise its limit (Virtuoso: MaxQueryExecutionTime)"
+                f"stopped the query at its own time limit and sent a partial "
+                f"answer ({stopped}); raise its limit (Virtuoso: "
+                "MaxQueryExecutionTime)"
             )
         content_type = response.headers.get("content-type", RESULTS_JSON)
         try:

@@ -34,6 +34,7 @@ from xml.sax.saxutils import escape, quoteattr
 import httpx
 import pyoxigraph
 
+from catalog.negotiation import bare_media_type
 from catalog.sparql_results import (
     GRAPH_ACCEPT,
     RESULTS_ACCEPT,
@@ -42,6 +43,7 @@ from catalog.sparql_results import (
     UnreadableAnswer,
     read_graph,
     read_results,
+    time_limit_stop,
 )
 
 log = logging.getLogger(__name__)
@@ -499,7 +501,8 @@ class RemoteRunner:
         try:
             result = _read(job, response)
         except UnreadableAnswer as exc:
-            if _media_type(response) not in XML_TYPES:
+            content_type = response.headers.get("content-type", "")
+            if bare_media_type(content_type) not in XML_TYPES:
                 raise QueryFailed(
                     f"the SPARQL store's answer is unreadable: {exc}"
                 ) from None
@@ -573,10 +576,10 @@ def _read(job: QueryJob, response: httpx.Response):
     UnreadableAnswer
         If the answer does not parse.
     """
-    if "x-sql-state" in response.headers:
+    stopped = time_limit_stop(response.headers)
+    if stopped is not None:
         raise QueryTimeout(
-            "the SPARQL store stopped the query at its own time limit "
-            f"({response.headers.get('x-sql-message', '').strip()[:200]})"
+            f"the SPARQL store stopped the query at its own time limit ({stopped})"
         )
     content_type = response.headers.get("content-type", "")
     if job.form == "graph":
@@ -588,10 +591,6 @@ def _read(job: QueryJob, response: httpx.Response):
             f"{'a boolean' if isinstance(result, bool) else 'solutions'}"
         )
     return result
-
-
-def _media_type(response: httpx.Response) -> str:
-    return response.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
 def make_runner(triples) -> LocalRunner | InProcessRunner | RemoteRunner:

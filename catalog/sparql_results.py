@@ -18,6 +18,8 @@ from collections.abc import Iterator
 import pyoxigraph
 from lxml import etree
 
+from catalog.negotiation import bare_media_type
+
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 _BOOLEAN_WORDS = {"0": "false", "1": "true"}
@@ -127,6 +129,14 @@ def _literal(value: str, language: str | None, datatype: str | None):
     return pyoxigraph.Literal(value)
 
 
+def time_limit_stop(headers) -> str | None:
+    """Virtuoso's reason, if it stopped the query at its own time limit and
+    sent the part of the answer it had (flagged by ``X-SQL-State``); else None."""
+    if "x-sql-state" not in headers:
+        return None
+    return headers.get("x-sql-message", "").strip()[:200]
+
+
 def read_results(content: bytes, content_type: str = RESULTS_JSON) -> bool | Solutions:
     """The answer of an ASK (a boolean) or a SELECT (its solutions), from
     SPARQL results in JSON or XML, as ``content_type`` says.
@@ -136,8 +146,7 @@ def read_results(content: bytes, content_type: str = RESULTS_JSON) -> bool | Sol
     UnreadableAnswer
         If ``content`` is not SPARQL results in that format.
     """
-    media_type = content_type.split(";")[0].strip().lower()
-    if media_type in XML_TYPES:
+    if bare_media_type(content_type) in XML_TYPES:
         return _read_xml(content)
     return _read_json(content)
 
@@ -226,7 +235,7 @@ def read_graph(content: bytes, content_type: str) -> Iterator[pyoxigraph.Triple]
         If the answer's media type is not one of :data:`GRAPH_FORMATS` or its
         content does not parse.
     """
-    media_type = content_type.split(";")[0].strip().lower()
+    media_type = bare_media_type(content_type)
     rdf_format = GRAPH_FORMATS.get(media_type)
     if rdf_format is None:
         raise UnreadableAnswer(

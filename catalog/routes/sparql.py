@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from catalog.negotiation import parse_accept
+from catalog.negotiation import bare_media_type, parse_accept
 from catalog.sparql_engine import (
     GRAPH_TYPES,
     RESULT_TYPES,
@@ -190,7 +190,7 @@ async def _read_request(request: Request) -> tuple[str, list[tuple[str, str]]]:
     params = list(request.query_params.multi_items())
     if request.method == "GET":
         return _single(params, "query"), params
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    media_type = bare_media_type(request.headers.get("content-type", ""))
     body = await request.body()
     if media_type == QUERY_TYPE:
         return _decode(body), params
